@@ -1,0 +1,102 @@
+"""Metrics and side-by-side comparisons of generators.
+
+All metrics are computed on decoded RGB pictures in [0, 1] (for colorize: the input's L with the predicted ab):
+
+* L1: mean absolute error; PSNR and SSIM: ``tf.image.psnr`` / ``tf.image.ssim`` with ``max_val=1``;
+* colourfulness: Hasler & Süsstrunk (2003), reported for the output and for the targets.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import imaging
+from .tasks import Task
+
+
+def decode_batch(task: Task, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return np.stack([task.decode(xi, yi) for xi, yi in zip(x, y)])
+
+
+def image_metrics(pred_rgb: np.ndarray, true_rgb: np.ndarray) -> dict:
+    """L1, PSNR, SSIM and colourfulness of uint8 RGB batches (N×H×W×3)."""
+    import tensorflow as tf
+
+    p = tf.constant(pred_rgb, tf.float32) / 255.0
+    t = tf.constant(true_rgb, tf.float32) / 255.0
+    col_p = float(np.mean([imaging.colourfulness(im) for im in pred_rgb]))
+    col_t = float(np.mean([imaging.colourfulness(im) for im in true_rgb]))
+    return {
+        "l1": round(float(tf.reduce_mean(tf.abs(p - t))), 5),
+        "psnr": round(float(tf.reduce_mean(tf.image.psnr(p, t, max_val=1.0))), 3),
+        "ssim": round(float(tf.reduce_mean(tf.image.ssim(p, t, max_val=1.0))), 4),
+        "colourfulness": round(col_p, 2),
+        "colourfulness_target": round(col_t, 2),
+        "colourfulness_ratio": round(col_p / col_t, 3) if col_t > 0 else None,
+    }
+
+
+def forward_ms(generator, size: int, channels: int, repeats: int = 20) -> float:
+    """Median latency of one batch-1 forward pass in a ``tf.function``, after a warm-up."""
+    import tensorflow as tf
+
+    fn = tf.function(lambda t: generator(t, training=False))
+    x = tf.zeros((1, size, size, channels))
+    for _ in range(3):
+        fn(x).numpy()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn(x).numpy()
+        times.append((time.perf_counter() - t0) * 1000)
+    return round(float(np.median(times)), 2)
+
+
+def evaluate_arrays(task: Task, generator, x: np.ndarray, y: np.ndarray) -> dict:
+    """Validation metrics of ``generator`` on encoded arrays, plus its size and speed."""
+    from .training import predict
+
+    pred = predict(generator, x)
+    metrics = image_metrics(decode_batch(task, x, pred), decode_batch(task, x, y))
+    metrics["params"] = int(generator.count_params())
+    metrics["forward_ms"] = forward_ms(generator, x.shape[1], x.shape[-1])
+    return metrics
+
+
+def evaluate(task: Task, data, archs, weights: dict | None = None, split: str = "auto",
+             val_fraction: float = 0.1, direction: str | None = None) -> dict:
+    """Evaluate each arch's model on ``data`` (its validation split, or all of a paired folder)."""
+    from . import data as data_mod
+    from .inference import load
+
+    ds = data_mod.find_dataset(data, direction)
+    if split == "auto":
+        split = "all" if ds.layout != "images" else "val"
+    items = ds.items if split == "all" else data_mod.split(ds, val_fraction)[1]
+    results, cache = {}, {}
+    for arch in archs:
+        translator = load(task.name, arch, (weights or {}).get(arch))
+        size = translator.config.image_size
+        if size not in cache:
+            cache[size] = data_mod.validation_arrays(task, ds, items, size)
+        x, y = cache[size]
+        results[arch] = evaluate_arrays(task, translator.model, x, y)
+        results[arch]["n"] = len(x)
+    return results
+
+
+def markdown_table(task_name: str, results: dict) -> str:
+    head = "| task | generator | L1 ↓ | PSNR ↑ | SSIM ↑ | colourfulness (target) | params | forward ms |\n" \
+           "|---|---|---|---|---|---|---|---|\n"
+    rows = [f"| {task_name} | {arch} | {m['l1']:.4f} | {m['psnr']:.2f} | {m['ssim']:.3f} | "
+            f"{m['colourfulness']:.1f} ({m['colourfulness_target']:.1f}) | {m['params'] / 1e6:.2f} M | "
+            f"{m['forward_ms']:.1f} |" for arch, m in results.items()]
+    return head + "\n".join(rows)
+
+
+def save_json(path, obj) -> None:
+    Path(path).write_text(json.dumps(obj, indent=2))

@@ -1,0 +1,338 @@
+"""Image plumbing shared by the tasks, the data pipeline and the app (numpy and PIL, no TensorFlow).
+
+* :func:`open_image`: any file PIL opens → an RGB ``PIL.Image`` (EXIF orientation, alpha on white, 16-bit,
+  CMYK, palette, first frame of an animation), with clear :class:`ImageError` messages for bad input.
+* Sketch strokes: :func:`extract_sketch` draws lines from a picture, :func:`canonical_sketch` brings any drawing
+  into the one stroke style the sketch models were trained on (binarise → skeleton → redraw at a fixed width).
+* Full-resolution output: :func:`letterbox` / :func:`unletterbox` fit any aspect into the square model input, and
+  :func:`guided_upsample` applies a low-resolution colour transform to the full-resolution photo.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+#: Uploads with more pixels than this are refused outright (a 30,000 × 30,000 PNG bomb is 900 MP).
+MAX_PIXELS = 100_000_000
+#: Canonical stroke width, in pixels at 256 px (scaled with the model size).
+STROKE_WIDTH = 3.0
+#: Fraction of the frame left blank on each side when a drawing is fitted to its content.
+FIT_MARGIN = 0.06
+
+
+class ImageError(ValueError):
+    """A user-facing problem with an input image; the message is a plain sentence."""
+
+
+# --------------------------------------------------------------------------------------------------------- I/O
+def open_image(src, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Open ``src`` (path, bytes, file object, PIL image or array) as an 8-bit RGB image, ready for a model.
+
+    Applies EXIF orientation, takes the first frame of animations, scales 16-bit and float data to 8 bit and
+    composites transparency on white. Raises :class:`ImageError` with a plain message for anything unusable.
+    """
+    if isinstance(src, np.ndarray):
+        return to_rgb(Image.fromarray(_to_uint8(src)))
+    if isinstance(src, Image.Image):
+        img = src
+    else:
+        name = getattr(src, "name", None) or (str(src) if isinstance(src, (str, Path)) else "the upload")
+        if isinstance(src, (bytes, bytearray)):
+            src = io.BytesIO(src)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                img = Image.open(src)
+        except FileNotFoundError:
+            raise ImageError(f"File not found: {name}") from None
+        except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError) as err:
+            if "decompression bomb" in str(err).lower() or "exceeds limit" in str(err).lower():
+                raise ImageError(f"{Path(str(name)).name} is too large to process (limit {max_pixels:,} pixels).") \
+                    from None
+            raise ImageError(f"{Path(str(name)).name} is not an image file that can be read.") from None
+        except OSError as err:
+            raise ImageError(f"{Path(str(name)).name} could not be read: {err}.") from None
+    w, h = img.size
+    if w * h > max_pixels:
+        raise ImageError(f"The image is {w}×{h} = {w * h / 1e6:.0f} megapixels, over the limit of "
+                         f"{max_pixels / 1e6:.0f} megapixels.")
+    try:
+        img.seek(0)
+        img.load()
+        img = ImageOps.exif_transpose(img)
+    except (OSError, SyntaxError, ValueError) as err:
+        raise ImageError(f"The image file is corrupt or truncated ({err}).") from None
+    return to_rgb(img)
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """Any PIL mode → 8-bit RGB, compositing alpha on white."""
+    if img.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        img = Image.fromarray(_to_uint8(np.asarray(img)))
+    if img.mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        img = img.convert("RGBA")
+        white = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(white, img)
+    return img.convert("RGB") if img.mode != "RGB" else img
+
+
+def _to_uint8(arr: np.ndarray) -> np.ndarray:
+    arr = np.asarray(arr)
+    if arr.dtype == np.uint8:
+        return arr
+    if arr.dtype == bool:
+        return arr.astype(np.uint8) * 255
+    if np.issubdtype(arr.dtype, np.integer):
+        top = 65535.0 if arr.max(initial=0) > 255 else 255.0
+        return np.clip(arr.astype(np.float32) * (255.0 / top), 0, 255).round().astype(np.uint8)
+    arr = arr.astype(np.float32)
+    top = 1.0 if arr.max(initial=0) <= 1.0 else 255.0
+    return np.clip(arr * (255.0 / top), 0, 255).round().astype(np.uint8)
+
+
+def downscale_to(img: Image.Image, max_pixels: int) -> Image.Image:
+    """Shrink ``img`` (keeping its aspect) so that it has at most ``max_pixels`` pixels."""
+    w, h = img.size
+    if w * h <= max_pixels:
+        return img
+    s = (max_pixels / (w * h)) ** 0.5
+    return img.resize((max(1, int(w * s)), max(1, int(h * s))), Image.Resampling.LANCZOS)
+
+
+def resize_array(arr: np.ndarray, size: tuple[int, int], resample=Image.Resampling.BILINEAR) -> np.ndarray:
+    """Resize a float32 H×W or H×W×C array to ``size`` = (width, height), channel by channel."""
+    arr = np.asarray(arr, np.float32)
+    if arr.ndim == 2:
+        return np.asarray(Image.fromarray(arr, "F").resize(size, resample))
+    return np.stack([resize_array(arr[..., c], size, resample) for c in range(arr.shape[-1])], -1)
+
+
+# ------------------------------------------------------------------------------------------ letterboxing
+@dataclass(frozen=True)
+class Letterbox:
+    """Where the content sits inside the square model input."""
+
+    size: int
+    box: tuple[int, int, int, int]  # left, top, right, bottom in model pixels
+    original: tuple[int, int]  # width, height of the input
+
+
+def letterbox(rgb: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
+    """Resize so the long side is ``size`` and reflect-pad to a square. ``rgb`` is H×W×C float32 or uint8."""
+    h, w = rgb.shape[:2]
+    s = size / max(h, w)
+    nw, nh = max(1, round(w * s)), max(1, round(h * s))
+    small = resize_array(rgb, (nw, nh), Image.Resampling.BICUBIC if s > 1 else Image.Resampling.BOX)
+    left, top = (size - nw) // 2, (size - nh) // 2
+    pad = ((top, size - nh - top), (left, size - nw - left), (0, 0))
+    mode = "reflect" if min(nh, nw) > max(pad[0][1], pad[1][1], top, left) else "edge"
+    return np.pad(small, pad, mode=mode), Letterbox(size, (left, top, left + nw, top + nh), (w, h))
+
+
+def unletterbox(arr: np.ndarray, lb: Letterbox) -> np.ndarray:
+    """Crop the content region back out of a model-sized array."""
+    left, top, right, bottom = lb.box
+    return arr[top:bottom, left:right]
+
+
+# ------------------------------------------------------------------------------------- full-resolution output
+def box_filter(x: np.ndarray, r: int) -> np.ndarray:
+    from scipy.ndimage import uniform_filter
+
+    return uniform_filter(x, size=(2 * r + 1, 2 * r + 1) + (1,) * (x.ndim - 2), mode="reflect")
+
+
+def guided_upsample(lo_in: np.ndarray, lo_out: np.ndarray, hi_in: np.ndarray, radius: int = 4,
+                    eps: float = 1e-3, chunk_rows: int = 512) -> np.ndarray:
+    """Apply the colour transform ``lo_in → lo_out`` to the full-resolution ``hi_in`` (all float32 in [0, 1]).
+
+    A fast guided filter (He & Sun, 2015): per channel, fit a local affine map ``out = a·in + b`` at low
+    resolution, smooth ``a`` and ``b``, up-sample them bilinearly, and apply them to the full-resolution pixels.
+    Edges come from the full-resolution photo, so the result is as sharp as the input. Works in row chunks so a
+    24-megapixel photo never holds more than a few full-size float planes at once.
+    """
+    H, W = hi_in.shape[:2]
+    out = np.empty((H, W, lo_out.shape[-1]), np.float32)
+    coeffs = []
+    for c in range(lo_out.shape[-1]):
+        I, p = lo_in[..., c], lo_out[..., c]
+        mI, mp = box_filter(I, radius), box_filter(p, radius)
+        cov = box_filter(I * p, radius) - mI * mp
+        var = box_filter(I * I, radius) - mI * mI
+        a = cov / (var + eps)
+        b = mp - a * mI
+        coeffs.append((resize_array(box_filter(a, radius), (W, H)), resize_array(box_filter(b, radius), (W, H))))
+    for c, (a, b) in enumerate(coeffs):
+        for y in range(0, H, chunk_rows):
+            sl = slice(y, y + chunk_rows)
+            out[sl, :, c] = a[sl] * hi_in[sl, :, c] + b[sl]
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
+# --------------------------------------------------------------------------------------------- CIELAB
+def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
+    """uint8 or [0, 1] float RGB → float32 CIELAB (L in 0..100), via scikit-image."""
+    from skimage.color import rgb2lab
+
+    x = rgb.astype(np.float32) / 255.0 if rgb.dtype == np.uint8 else rgb.astype(np.float32)
+    return rgb2lab(x).astype(np.float32)
+
+
+def lab_to_rgb(lab: np.ndarray, chunk_pixels: int = 1_000_000) -> np.ndarray:
+    """float CIELAB → uint8 RGB via scikit-image, in chunks of rows to bound memory on large photos."""
+    from skimage.color import lab2rgb
+
+    h, w = lab.shape[:2]
+    rows = max(1, chunk_pixels // max(w, 1))
+    out = np.empty((h, w, 3), np.uint8)
+    for y in range(0, h, rows):
+        out[y:y + rows] = np.clip(lab2rgb(lab[y:y + rows].astype(np.float64)) * 255.0 + 0.5, 0, 255)
+    return out
+
+
+def luminance(rgb: np.ndarray) -> np.ndarray:
+    x = rgb.astype(np.float32)
+    return x[..., 0] * 0.299 + x[..., 1] * 0.587 + x[..., 2] * 0.114
+
+
+# ------------------------------------------------------------------------------------------ sketch strokes
+def content_box(mask: np.ndarray, margin: float = FIT_MARGIN) -> tuple[int, int, int, int] | None:
+    """A square (left, top, right, bottom) around the True pixels of ``mask``, with ``margin`` on each side.
+
+    The square may reach outside the image; :func:`crop_square` pads with white there. ``None`` if empty.
+    """
+    ys, xs = np.nonzero(mask)
+    if len(xs) == 0:
+        return None
+    x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+    side = max(x1 - x0, y1 - y0, 4) / (1.0 - 2 * margin)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    return (int(round(cx - side / 2)), int(round(cy - side / 2)),
+            int(round(cx + side / 2)), int(round(cy + side / 2)))
+
+
+def crop_square(img: np.ndarray, box, size: int, fill: float = 255) -> np.ndarray:
+    """Crop ``box`` from ``img`` (padding with ``fill`` outside it) and resize to ``size``×``size``."""
+    left, top, right, bottom = box
+    h, w = img.shape[:2]
+    pad = max(0, -left, -top, right - w, bottom - h)
+    if pad:
+        widths = ((pad, pad), (pad, pad)) + ((0, 0),) * (img.ndim - 2)
+        img = np.pad(img, widths, constant_values=fill)
+    crop = img[top + pad:bottom + pad, left + pad:right + pad]
+    if crop.dtype == np.uint8:
+        return np.asarray(Image.fromarray(crop).resize((size, size), Image.Resampling.LANCZOS))
+    return resize_array(crop, (size, size), Image.Resampling.BILINEAR)
+
+
+def ink_of(gray: np.ndarray) -> np.ndarray:
+    """Ink coverage in [0, 1] (1 = black) of a drawing given as uint8 gray/RGB or float gray in [0, 1]."""
+    g = np.asarray(gray)
+    if g.ndim == 3:
+        g = luminance(g) if g.shape[-1] >= 3 else g[..., 0]
+    g = g.astype(np.float32)
+    if g.max(initial=0) > 1.0:
+        g = g / 255.0
+    return 1.0 - g
+
+
+def has_ink(drawing: np.ndarray, threshold: float = 0.5) -> bool:
+    return bool((ink_of(drawing) > threshold).any())
+
+
+def canonical_sketch(drawing: np.ndarray, size: int = 256, fit: bool = True, width: float | None = None,
+                     margin: float = FIT_MARGIN) -> np.ndarray:
+    """Bring any line drawing into the canonical stroke style: binarise → skeleton → redraw at a fixed width.
+
+    ``drawing`` is dark lines on a light background (uint8 gray or RGB, any size). With ``fit``, the drawing is
+    cropped to its content and centred with ``margin``, the way training drawings are. Returns ``size``×``size``
+    uint8 gray: 255 paper, 0 ink, with anti-aliased strokes ``width`` px wide (default scales with ``size``).
+    The same function runs on training drawings, other artists' line art and mouse strokes alike.
+    """
+    from scipy.ndimage import distance_transform_edt
+    from skimage.morphology import skeletonize
+
+    ink = ink_of(drawing)
+    binary = ink > 0.5
+    if fit:
+        box = content_box(binary, margin)
+        if box is None:
+            return np.full((size, size), 255, np.uint8)
+        small = crop_square(binary.astype(np.float32), box, size, fill=0.0)
+    else:
+        small = binary.astype(np.float32)
+        if small.shape != (size, size):
+            small = resize_array(small, (size, size), Image.Resampling.BOX if small.shape[0] > size
+                                 else Image.Resampling.BILINEAR)
+    # A low threshold after area-averaging keeps strokes that shrank below a pixel; the skeleton thins the rest.
+    skeleton = skeletonize(small > 0.2)
+    if not skeleton.any():
+        return np.full((size, size), 255, np.uint8)
+    width = width or STROKE_WIDTH * size / 256
+    dist = distance_transform_edt(~skeleton)
+    stroke = np.clip(width / 2 + 0.5 - dist, 0.0, 1.0)
+    return np.round(255 * (1.0 - stroke)).astype(np.uint8)
+
+
+def extract_sketch(rgb: np.ndarray, rng: np.random.Generator | None = None, sigma: float = 1.5,
+                   min_length: int = 12) -> np.ndarray:
+    """Draw a picture as a person would on a sketch pad: thin dark lines on white, varied width, slight wobble.
+
+    Lines are Canny edges of the CIELAB channels (colour boundaries as well as brightness), with short fragments
+    (texture) removed. A smooth random displacement adds wobble and a smooth random field varies the width.
+    Works on emoji renders and on photos. Returns H×W uint8 gray.
+    """
+    from scipy.ndimage import distance_transform_edt, gaussian_filter, map_coordinates
+    from skimage.feature import canny
+    from skimage.morphology import remove_small_objects
+
+    rng = rng or np.random.default_rng(0)
+    lab = rgb_to_lab(rgb)
+    h, w = lab.shape[:2]
+    # Flat artwork has few strong gradients; a photo has texture everywhere. For textured pictures, smooth more
+    # and raise the thresholds to the gradient quantiles, so only the main contours survive.
+    grad = np.hypot(*np.gradient(gaussian_filter(lab[..., 0], sigma)))
+    textured = float((grad > 2.0).mean()) > 0.25
+    if textured:
+        sigma, min_length = sigma * 1.8, min_length * 3
+    edges = np.zeros((h, w), bool)
+    for c, scale in ((0, 1.0), (1, 1.6), (2, 1.6)):  # a and b vary less than L: weight them up
+        chan = gaussian_filter(lab[..., c] * scale, sigma)
+        g = np.hypot(*np.gradient(chan))
+        # canny's Sobel magnitude is 8× the central-difference gradient ``g``.
+        lo, hi = (8 * np.quantile(g, 0.85), 8 * np.quantile(g, 0.95)) if textured else (0.0, 0.0)
+        edges |= canny(chan, sigma=0.5, low_threshold=max(4.0, lo), high_threshold=max(10.0, hi))
+    edges = remove_small_objects(edges, max_size=min_length, connectivity=2)
+    if not edges.any():
+        return np.full((h, w), 255, np.uint8)
+    # Wobble: resample the edge map through a smooth random displacement of about one pixel.
+    amp = max(h, w) / 256.0
+    dy, dx = (gaussian_filter(rng.normal(size=(h, w)), 8) for _ in range(2))
+    norm = max(np.abs(dy).max(), np.abs(dx).max(), 1e-6)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    wobbled = map_coordinates(edges.astype(np.float32), [yy + dy / norm * 1.5 * amp, xx + dx / norm * 1.5 * amp],
+                              order=1, mode="constant") > 0.3
+    # Varied width: a smooth field between 1.5 and 3.5 px (at 256 px).
+    field = gaussian_filter(rng.normal(size=(h, w)), 16)
+    field = (field - field.min()) / max(np.ptp(field), 1e-6)
+    width = (1.5 + 2.0 * field) * amp
+    dist = distance_transform_edt(~wobbled)
+    stroke = np.clip(width / 2 + 0.5 - dist, 0.0, 1.0)
+    return np.round(255 * (1.0 - 0.9 * stroke)).astype(np.uint8)
+
+
+# ------------------------------------------------------------------------------------------------ metrics
+def colourfulness(rgb: np.ndarray) -> float:
+    """Hasler & Süsstrunk (2003) colourfulness of a uint8 RGB image (0 = gray; ~100+ = very colourful)."""
+    x = rgb.astype(np.float32)
+    rg = x[..., 0] - x[..., 1]
+    yb = 0.5 * (x[..., 0] + x[..., 1]) - x[..., 2]
+    return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))

@@ -1,0 +1,128 @@
+"""Load a model and translate images of any size: ``pix2pix_demo.load(task, arch)(pil_image) → PIL.Image``.
+
+Inference is deterministic (dropout off, BatchNorm in inference mode) and runs in a ``tf.function`` with a fixed
+input signature, not ``model.predict`` (which adds 50–200 ms per call).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+from . import imaging
+from .export import WeightsError, load_model, read_metrics
+from .models import encoder_outputs, skip_gates
+from .tasks import get_task
+
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+
+
+class Translator:
+    """A loaded generator plus its task's pre- and post-processing. Thread-safe."""
+
+    def __init__(self, model, config: dict, folder: Path | None = None):
+        self.model = model
+        self.config = model.config
+        self.task = get_task(config["task"])
+        self.folder = folder
+        self.metrics = read_metrics(folder) if folder else {}
+        size, ch = self.config.image_size, self.config.in_channels
+        spec = tf.TensorSpec([None, size, size, ch], tf.float32)
+        self._forward = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+        self._gates = skip_gates(model)
+        self._lock = threading.Lock()  # guards the skip gates, which are shared state
+        self._features = None
+
+    @property
+    def arch(self) -> str:
+        return self.config.arch
+
+    @property
+    def params(self) -> int:
+        return int(self.model.count_params())
+
+    @property
+    def num_skips(self) -> int:
+        return len(self._gates)
+
+    def forward(self, x: np.ndarray, skips=None) -> np.ndarray:
+        """Run the generator on an encoded batch. ``skips``: one bool per skip level (outermost first)."""
+        x = tf.convert_to_tensor(np.asarray(x, np.float32))
+        with self._lock:
+            if skips is None or all(skips):
+                return self._forward(x).numpy()
+            if len(skips) != len(self._gates):
+                raise ValueError(f"{self.arch} has {len(self._gates)} skip levels, got {len(skips)} switches")
+            try:
+                for gate, on in zip(self._gates, skips):
+                    gate.assign(1.0 if on else 0.0)
+                return self._forward(x).numpy()
+            finally:
+                for gate in self._gates:
+                    gate.assign(1.0)
+
+    def __call__(self, image, skips=None) -> Image.Image:
+        """Translate ``image`` (PIL image, path, bytes or array) into a picture at the input's size."""
+        img = imaging.open_image(image)
+        x, ctx = self.task.prepare(img, self.config.image_size)
+        return self.task.finish(self.forward(x[None], skips)[0], ctx)
+
+    def timed(self, image, skips=None) -> tuple[Image.Image, float]:
+        t0 = time.perf_counter()
+        out = self(image, skips)
+        return out, (time.perf_counter() - t0) * 1000
+
+    def model_input(self, image) -> np.ndarray:
+        """What the generator sees for ``image`` (e.g. the canonical sketch), as a uint8 picture."""
+        x, _ = self.task.prepare(imaging.open_image(image), self.config.image_size)
+        return np.clip((x[..., 0] + 1.0) * 127.5, 0, 255).astype(np.uint8)
+
+    def features(self, image) -> list[np.ndarray]:
+        """Encoder feature maps at each level (outermost first), each H×W×C for one image."""
+        if self._features is None:
+            import keras
+
+            extractor = keras.Model(self.model.input, encoder_outputs(self.model))
+            size, ch = self.config.image_size, self.config.in_channels
+            self._features = tf.function(lambda x: extractor(x, training=False),
+                                         input_signature=[tf.TensorSpec([None, size, size, ch], tf.float32)])
+        x, _ = self.task.prepare(imaging.open_image(image), self.config.image_size)
+        return [f.numpy()[0] for f in self._features(tf.constant(x[None]))]
+
+
+def resolve_weights(task: str, arch: str, weights=None) -> Path:
+    """Where a model lives: the shipped ``weights/<task>/<arch>``, a local folder, or ``hf://owner/repo[@rev]``."""
+    if weights is None:
+        folder = WEIGHTS_DIR / task / arch
+        if not (folder / "config.json").exists():
+            raise WeightsError(f"No shipped weights for {task}/{arch} in {WEIGHTS_DIR}. Train one with "
+                               f"`python -m pix2pix_demo train --task {task} --arch {arch} --data DIR --out RUN` "
+                               f"and pass --weights RUN/model.")
+        return folder
+    if str(weights).startswith("hf://"):
+        from .hub import download
+
+        folder = download(str(weights))
+    else:
+        folder = Path(weights)
+        if not folder.exists():
+            raise WeightsError(f"Weights folder {folder} does not exist.")
+    for candidate in (folder, folder / task / arch, folder / "model"):
+        if (candidate / "config.json").exists():
+            return candidate
+    raise WeightsError(f"{weights} holds no model: expected config.json in it, in {task}/{arch}/ or in model/.")
+
+
+def load(task: str, arch: str = "unet", weights=None) -> Translator:
+    """Load a translator for ``task``: ``load("sketch")(Image.open("cat.png"))``."""
+    get_task(task)
+    folder = resolve_weights(task, arch, weights)
+    model, config = load_model(folder)
+    if config["task"] != task:
+        raise WeightsError(f"{folder} holds a {config['task']} model, not a {task} model.")
+    return Translator(model, config, folder)

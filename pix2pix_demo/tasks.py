@@ -1,0 +1,212 @@
+"""The four tasks, one declarative record each.
+
+A :class:`Task` says three things:
+
+1. **How a training pair is made.** ``make_pair(rgb, rng) → (A, B)`` turns a plain photo or emoji render into an
+   (input, target) pair of RGB images (self-supervised). Paired datasets (``A/``+``B/`` folders or side-by-side
+   A|B images) skip this step.
+2. **How an image becomes model input and target.** ``encode_input(A)`` / ``encode_target(B)`` give the arrays
+   the generator sees, in [-1, 1]; ``decode(x, y)`` turns them back into an RGB picture (for grids and metrics).
+3. **How a user's image of any size becomes a picture at its full resolution.** ``prepare(img, size)`` and
+   ``finish(y, ctx)``: colorize keeps the input's own L at full resolution; day/night applies the
+   low-resolution prediction to the full-resolution photo with a guided filter; sketch fits the drawing to its
+   content first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+from PIL import Image
+
+from . import imaging
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    title: str
+    description: str
+    in_channels: int
+    out_channels: int
+    color_space: str  # what the generator's output is: "rgb" or "lab" (ab channels)
+    image_size: int  # the shipped models' input size
+    make_pair: Callable[[np.ndarray, np.random.Generator], tuple[np.ndarray, np.ndarray]]
+    encode_input: Callable[[np.ndarray], np.ndarray]
+    encode_target: Callable[[np.ndarray], np.ndarray]
+    decode: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    prepare: Callable[[Image.Image, int], tuple[np.ndarray, Any]]
+    finish: Callable[[np.ndarray, Any], Image.Image]
+    pairs_on_load: bool = False  # make the pair once per image (and cache it) instead of after every crop
+    jitter: str = "scale_crop"  # "paper": resize up 12 % and crop back; "scale_crop": random zoom crops
+    notes: dict = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------------------------- shared bits
+def _rgb_in(rgb: np.ndarray) -> np.ndarray:
+    return rgb.astype(np.float32) / 127.5 - 1.0
+
+
+def _rgb_out(y: np.ndarray) -> np.ndarray:
+    return np.clip((np.asarray(y, np.float32) + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8)
+
+
+def _decode_rgb(x, y):
+    return _rgb_out(y)
+
+
+# ------------------------------------------------------------------------------------------------ sketch
+def _sketch_pair(rgb, rng):
+    """Emoji render → (drawing, picture), both cropped to the picture's content the way inference fits drawings."""
+    box = imaging.content_box(imaging.luminance(rgb) < 250)
+    if box is not None:
+        rgb = imaging.crop_square(rgb, box, max(rgb.shape[:2]))
+    drawing = imaging.extract_sketch(rgb, rng)
+    return np.repeat(drawing[..., None], 3, -1), rgb
+
+
+def _sketch_input(a):
+    return imaging.canonical_sketch(a, size=a.shape[0], fit=False)[..., None].astype(np.float32) / 127.5 - 1.0
+
+
+def _sketch_prepare(img, size):
+    return _sketch_input_fit(np.asarray(img), size), img.size
+
+
+def _sketch_input_fit(a, size):
+    return imaging.canonical_sketch(a, size=size, fit=True)[..., None].astype(np.float32) / 127.5 - 1.0
+
+
+def _sketch_finish(y, original_size):
+    """The picture fills the frame: it is centred on white at the input's size (the drawing was auto-fitted)."""
+    pic = Image.fromarray(_rgb_out(y))
+    w, h = original_size
+    side = min(w, h)
+    canvas = Image.new("RGB", (w, h), (255, 255, 255))
+    canvas.paste(pic.resize((side, side), Image.Resampling.LANCZOS), ((w - side) // 2, (h - side) // 2))
+    return canvas
+
+
+# ---------------------------------------------------------------------------------------------- colorize
+AB_SCALE = 110.0  # CIELAB a and b lie roughly within ±110 for sRGB
+
+
+def _colorize_pair(rgb, rng):
+    return np.repeat(imaging.luminance(rgb).round().astype(np.uint8)[..., None], 3, -1), rgb
+
+
+def _L_input(a):
+    return _gray_L(a) / 50.0 - 1.0
+
+
+def _ab_target(b):
+    return imaging.rgb_to_lab(b)[..., 1:] / AB_SCALE
+
+
+def _decode_lab(x, y):
+    lab = np.concatenate([(np.asarray(x, np.float32)[..., :1] + 1.0) * 50.0,
+                          np.asarray(y, np.float32)[..., :2] * AB_SCALE], -1)
+    return imaging.lab_to_rgb(lab)
+
+
+def _gray_L(rgb: np.ndarray) -> np.ndarray:
+    """CIELAB L of the image's gray version, through a 256-entry table (cheap even at 24 megapixels)."""
+    table = imaging.rgb_to_lab(np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, -1)[None])[0, :, 0]
+    return table[imaging.luminance(rgb).round().astype(np.uint8)][..., None]
+
+
+def _colorize_prepare(img, size):
+    L = _gray_L(np.asarray(img))
+    x, lb = imaging.letterbox(L / 50.0 - 1.0, size)
+    return x, (L, lb)
+
+
+def _colorize_finish(y, ctx):
+    """Keep the input's own full-resolution L; take a and b from the model, up-sampled bilinearly."""
+    L, lb = ctx
+    h, w = L.shape[:2]
+    ab = imaging.resize_array(imaging.unletterbox(np.asarray(y, np.float32), lb) * AB_SCALE, (w, h))
+    return Image.fromarray(imaging.lab_to_rgb(np.concatenate([L, ab], -1)))
+
+
+# --------------------------------------------------------------------------------------------- day/night
+def _day2night_pair(rgb, rng):
+    from .night import render_night
+
+    return rgb, render_night(rgb, rng)
+
+
+def _night2day_pair(rgb, rng):
+    from .night import random_night
+
+    return random_night(rgb, rng), rgb
+
+
+def _photo_prepare(img, size):
+    full = np.asarray(img, np.float32) / 255.0
+    x, lb = imaging.letterbox(full, size)
+    return x * 2.0 - 1.0, (full, x, lb)
+
+
+def _photo_finish(y, ctx):
+    """Apply the low-resolution colour transform to the full-resolution photo (fast guided filter)."""
+    full, x, lb = ctx
+    lo_in = imaging.unletterbox(x, lb)
+    lo_out = imaging.unletterbox((np.asarray(y, np.float32) + 1.0) / 2.0, lb)
+    if lo_in.shape[:2] == full.shape[:2]:
+        out = np.clip(lo_out, 0, 1)
+    else:
+        out = imaging.guided_upsample(lo_in, lo_out, full, radius=max(2, lb.size // 64))
+    return Image.fromarray((out * 255.0 + 0.5).astype(np.uint8))
+
+
+# ----------------------------------------------------------------------------------------------- registry
+TASKS: dict[str, Task] = {}
+
+
+def register(task: Task) -> Task:
+    TASKS[task.name] = task
+    return task
+
+
+register(Task(
+    name="sketch", title="Sketch → Image",
+    description="A line drawing (1 channel, canonical strokes) → a coloured, emoji-like picture.",
+    in_channels=1, out_channels=3, color_space="rgb", image_size=256,
+    make_pair=_sketch_pair, encode_input=_sketch_input, encode_target=_rgb_in, decode=_decode_rgb,
+    prepare=_sketch_prepare, finish=_sketch_finish, pairs_on_load=True, jitter="paper",
+    notes={"pairs": "Lines are extracted from the emoji render (Canny edges of the CIELAB channels, wobble, "
+                    "varied width), then brought to the canonical stroke style."}))
+
+register(Task(
+    name="colorize", title="Colorize",
+    description="CIELAB L → ab, as in pix2pix and Zhang et al.; the output keeps the input's own L.",
+    in_channels=1, out_channels=2, color_space="lab", image_size=256,
+    make_pair=_colorize_pair, encode_input=_L_input, encode_target=_ab_target, decode=_decode_lab,
+    prepare=_colorize_prepare, finish=_colorize_finish,
+    notes={"pairs": "The grayscale (luminance) version of a colour photo → the photo."}))
+
+register(Task(
+    name="day2night", title="Day → Night",
+    description="A day photo → the same scene at night (trained on synthetic night renders).",
+    in_channels=3, out_channels=3, color_space="rgb", image_size=256,
+    make_pair=_day2night_pair, encode_input=_rgb_in, encode_target=_rgb_in, decode=_decode_rgb,
+    prepare=_photo_prepare, finish=_photo_finish,
+    notes={"pairs": "A day photo → its synthetic night render (pix2pix_demo.night.render_night)."}))
+
+register(Task(
+    name="night2day", title="Night → Day",
+    description="A night photo → the same scene by day (the inverse of the synthetic night renderer).",
+    in_channels=3, out_channels=3, color_space="rgb", image_size=256,
+    make_pair=_night2day_pair, encode_input=_rgb_in, encode_target=_rgb_in, decode=_decode_rgb,
+    prepare=_photo_prepare, finish=_photo_finish,
+    notes={"pairs": "A randomly varied synthetic night render of a day photo → the day photo."}))
+
+
+def get_task(name: str) -> Task:
+    try:
+        return TASKS[name]
+    except KeyError:
+        raise ValueError(f"Unknown task {name!r}; choose one of {', '.join(TASKS)}") from None

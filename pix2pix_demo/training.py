@@ -1,0 +1,334 @@
+"""pix2pix training: a ``keras.Model`` with ``train_step``, callbacks for progress, samples and checkpoints.
+
+The objective is the paper's: ``G* = arg min_G max_D  L_cGAN(G, D) + λ·L1(G)`` with λ = 100, both networks
+trained with Adam(2e-4, β1 = 0.5). Training runs under the current ``tf.distribute`` strategy, so the same code
+runs on one CPU, several GPUs (MirroredStrategy) or several workers (MultiWorkerMirroredStrategy).
+
+A run folder holds::
+
+    run.json             the arguments, so --resume continues the same run
+    checkpoints/         tf.train.CheckpointManager: models, optimisers, step (every N steps and on SIGINT/SIGTERM)
+    logs/                TensorBoard scalars and sample images
+    samples/             step_000500.png: input | output | target grids
+    model/               the exported model: config.json, model.safetensors, metrics.json (same as weights/)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+from . import data as data_mod
+from .models import GeneratorConfig, build_discriminator, build_generator
+from .tasks import Task, get_task
+
+log = logging.getLogger(__name__)
+
+
+class Pix2Pix(keras.Model):
+    """The conditional GAN: a generator G and a PatchGAN discriminator D, trained together."""
+
+    def __init__(self, generator: keras.Model, discriminator: keras.Model, l1_lambda: float = 100.0, **kwargs):
+        super().__init__(**kwargs)
+        self.generator = generator
+        self.discriminator = discriminator
+        self.l1_lambda = l1_lambda
+        self.bce = keras.losses.BinaryCrossentropy(from_logits=True, reduction="none")
+        self.trackers = {k: keras.metrics.Mean(name=k) for k in ("g_loss", "g_gan", "l1", "d_loss")}
+
+    def compile(self, g_optimizer, d_optimizer, **kwargs):
+        super().compile(**kwargs)
+        self.g_optimizer = g_optimizer
+        self.d_optimizer = d_optimizer
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def call(self, x, training=False):
+        return self.generator(x, training=training)
+
+    def _mean(self, per_example):
+        # Average over this replica's batch, then divide by the replica count: the gradients are summed across
+        # replicas, which gives the mean over the global batch.
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        return tf.reduce_mean(per_example) / replicas
+
+    def train_step(self, batch):
+        x, y = batch
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            fake = self.generator(x, training=True)
+            d_real = self.discriminator([x, y], training=True)
+            d_fake = self.discriminator([x, fake], training=True)
+            g_gan = self._mean(self.bce(tf.ones_like(d_fake), d_fake))
+            l1 = self._mean(tf.abs(y - fake))
+            g_loss = g_gan + self.l1_lambda * l1
+            d_loss = self._mean(self.bce(tf.ones_like(d_real), d_real)) + \
+                self._mean(self.bce(tf.zeros_like(d_fake), d_fake))
+        g_vars, d_vars = self.generator.trainable_variables, self.discriminator.trainable_variables
+        self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
+        self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        for name, value in (("g_loss", g_loss), ("g_gan", g_gan), ("l1", l1), ("d_loss", d_loss)):
+            self.trackers[name].update_state(value * replicas)
+        return {k: m.result() for k, m in self.trackers.items()}
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run (saved as ``run.json``)."""
+
+    task: str
+    arch: str = "unet"
+    data: str = ""
+    steps: int = 2000
+    batch_size: int = 4
+    image_size: int | None = None  # None: the task's default
+    base_filters: int = 32
+    max_filters: int = 256
+    num_levels: int | None = None
+    alpha: float = 0.35
+    disc_filters: int = 64  # PatchGAN base width (64 in the paper); the shipped small models use 32
+    lr: float = 2e-4
+    beta_1: float = 0.5
+    l1_lambda: float = 100.0
+    val_fraction: float = 0.1
+    direction: str | None = None
+    layout: str = "auto"
+    seed: int = 0
+    checkpoint_every: int = 250
+    sample_every: int = 250
+    log_every: int = 25
+    keep_checkpoints: int = 2
+    max_images: int | None = None
+    weights_dtype: str = "float16"
+    extra: dict = field(default_factory=dict)
+
+    def generator_config(self, task: Task) -> GeneratorConfig:
+        return GeneratorConfig(arch=self.arch, image_size=self.image_size or task.image_size,
+                               in_channels=task.in_channels, out_channels=task.out_channels,
+                               base_filters=self.base_filters, max_filters=self.max_filters,
+                               num_levels=self.num_levels, alpha=self.alpha)
+
+
+# -------------------------------------------------------------------------------------------- callbacks
+class StepCallback(keras.callbacks.Callback):
+    """Base for callbacks that act on the global step (the generator optimiser's iteration count)."""
+
+    def __init__(self, every: int):
+        super().__init__()
+        self.every = every
+
+    @property
+    def step(self) -> int:
+        return int(self.model.g_optimizer.iterations.numpy())
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.every and self.step % self.every == 0:
+            self.act(logs or {})
+
+    def act(self, logs):
+        raise NotImplementedError
+
+
+class ProgressBar(StepCallback):
+    """One progress bar over the whole run, with the losses and an ETA (Keras' Progbar)."""
+
+    def __init__(self, total: int, every: int = 1):
+        super().__init__(every)
+        self.total = total
+        self.bar = None
+
+    def act(self, logs):
+        if self.bar is None:
+            self.bar = keras.utils.Progbar(self.total, stateful_metrics=list(logs), unit_name="step")
+        self.bar.update(self.step, [(k, float(v)) for k, v in logs.items()])
+
+
+class TensorBoardLogger(StepCallback):
+    """TensorBoard scalars every ``every`` steps (losses, learning rate, images/s)."""
+
+    def __init__(self, logdir: Path, every: int, batch_size: int):
+        super().__init__(every)
+        self.writer = tf.summary.create_file_writer(str(logdir))
+        self.batch_size = batch_size
+        self.last = None
+
+    def act(self, logs):
+        now = time.perf_counter()
+        with self.writer.as_default(step=self.step):
+            for k, v in logs.items():
+                tf.summary.scalar(f"train/{k}", float(v))
+            if self.last is not None:
+                tf.summary.scalar("train/images_per_second", self.every * self.batch_size / (now - self.last[1]))
+        self.last = (self.step, now)
+        self.writer.flush()
+
+
+class SampleGrid(StepCallback):
+    """Every ``every`` steps: a PNG grid of input | output | target rows, plus validation L1, in TensorBoard."""
+
+    def __init__(self, task: Task, val_x, val_y, out_dir: Path, writer, every: int, rows: int = 4):
+        super().__init__(every)
+        self.task, self.x, self.y = task, val_x[:rows], val_y[:rows]
+        self.val_x, self.val_y = val_x, val_y
+        self.out_dir, self.writer = out_dir, writer
+
+    def act(self, logs):
+        grid = make_grid(self.task, self.x, predict(self.model.generator, self.x), self.y)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(grid).save(self.out_dir / f"step_{self.step:06d}.png")
+        val_l1 = float(np.mean(np.abs(predict(self.model.generator, self.val_x) - self.val_y)))
+        with self.writer.as_default(step=self.step):
+            tf.summary.image("samples", grid[None], max_outputs=1)
+            tf.summary.scalar("val/l1", val_l1)
+        self.writer.flush()
+
+
+class Checkpointer(StepCallback):
+    """Checkpoints every ``every`` steps and when SIGINT or SIGTERM arrives (then training stops cleanly)."""
+
+    def __init__(self, manager: tf.train.CheckpointManager, every: int, total: int):
+        super().__init__(every)
+        self.manager, self.total = manager, total
+        self.signal = None
+        self._old = {}
+
+    def on_train_begin(self, logs=None):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._old[sig] = signal.signal(sig, self._handle)
+
+    def _handle(self, signum, frame):
+        self.signal = signum
+
+    def on_train_batch_end(self, batch, logs=None):
+        super().on_train_batch_end(batch, logs)
+        if self.signal is not None or self.step >= self.total:
+            self.act(logs)
+            self.model.stop_training = True
+
+    def act(self, logs):
+        self.manager.save(checkpoint_number=self.step)
+
+    def on_train_end(self, logs=None):
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+
+
+# --------------------------------------------------------------------------------------------- helpers
+def predict(generator: keras.Model, x: np.ndarray, batch_size: int = 8) -> np.ndarray:
+    """Deterministic inference (dropout off, BatchNorm in inference mode) in batches."""
+    fn = getattr(generator, "_p2p_predict", None)
+    if fn is None:
+        fn = generator._p2p_predict = tf.function(lambda t: generator(t, training=False), reduce_retracing=True)
+    return np.concatenate([fn(tf.constant(x[i:i + batch_size])).numpy() for i in range(0, len(x), batch_size)])
+
+
+def make_grid(task: Task, x, y_pred, y_true) -> np.ndarray:
+    """Rows of input | output | target as one uint8 RGB image."""
+    rows = []
+    for xi, pi, ti in zip(x, y_pred, y_true):
+        xin = np.clip((xi + 1.0) * 127.5, 0, 255).astype(np.uint8)
+        xin = np.repeat(xin[..., :1], 3, -1) if xin.shape[-1] != 3 else xin
+        rows.append(np.concatenate([xin, task.decode(xi, pi), task.decode(xi, ti)], 1))
+    return np.concatenate(rows, 0)
+
+
+def _strategy(devices: int | None):
+    if devices and devices > 1:
+        return tf.distribute.MirroredStrategy(
+            [d.name for d in tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")][:devices])
+    return tf.distribute.get_strategy()
+
+
+# ------------------------------------------------------------------------------------------------ train
+def train(cfg: TrainConfig, out: str | Path, resume: bool = False, devices: int | None = None,
+          verbose: bool = True) -> Path:
+    """Train (or resume) a run in ``out`` and export the model to ``out/model``; return that folder."""
+    from .export import export_model
+    from .evaluation import evaluate_arrays
+
+    out = Path(out)
+    run_file = out / "run.json"
+    if resume:
+        if not run_file.exists():
+            raise FileNotFoundError(f"Nothing to resume: {run_file} does not exist.")
+        saved = json.loads(run_file.read_text())
+        saved["steps"] = max(saved["steps"], cfg.steps) if cfg.steps else saved["steps"]
+        cfg = TrainConfig(**saved)
+    out.mkdir(parents=True, exist_ok=True)
+    run_file.write_text(json.dumps(asdict(cfg), indent=2))
+
+    task = get_task(cfg.task)
+    gcfg = cfg.generator_config(task)
+    size = gcfg.image_size
+    keras.utils.set_random_seed(cfg.seed)
+
+    ds = data_mod.find_dataset(cfg.data, cfg.direction, cfg.layout)
+    if cfg.max_images:
+        ds.items = ds.items[:cfg.max_images]
+    train_items, val_items = data_mod.split(ds, cfg.val_fraction)
+    log.info("%s: %d training / %d validation items (%s layout)", ds.root, len(train_items), len(val_items),
+             ds.layout)
+    val_x, val_y = data_mod.validation_arrays(task, ds, val_items or train_items[:4], size)
+
+    strategy = _strategy(devices)
+    global_batch = cfg.batch_size
+    with strategy.scope():
+        generator = build_generator(gcfg)
+        discriminator = build_discriminator(task.in_channels, task.out_channels, size, cfg.disc_filters)
+        gan = Pix2Pix(generator, discriminator, cfg.l1_lambda)
+        gan.compile(keras.optimizers.Adam(cfg.lr, beta_1=cfg.beta_1),
+                    keras.optimizers.Adam(cfg.lr, beta_1=cfg.beta_1))
+        # Create optimiser slots now so a checkpoint restores them (not lazily at the first step).
+        gan.g_optimizer.build(generator.trainable_variables)
+        gan.d_optimizer.build(discriminator.trainable_variables)
+        ckpt = tf.train.Checkpoint(generator=generator, discriminator=discriminator,
+                                   g_optimizer=gan.g_optimizer, d_optimizer=gan.d_optimizer)
+    manager = tf.train.CheckpointManager(ckpt, out / "checkpoints", max_to_keep=cfg.keep_checkpoints)
+    if resume and manager.latest_checkpoint:
+        ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        log.info("resumed from %s", manager.latest_checkpoint)
+    start = int(gan.g_optimizer.iterations.numpy())
+    remaining = cfg.steps - start
+    t0 = time.perf_counter()
+    if remaining > 0:
+        train_ds = data_mod.train_dataset(task, ds, train_items, size, global_batch, cfg.seed + start)
+        writer_dir = out / "logs"
+        tb = TensorBoardLogger(writer_dir, cfg.log_every, global_batch)
+        callbacks = [
+            tb,
+            SampleGrid(task, val_x, val_y, out / "samples", tb.writer, cfg.sample_every),
+            Checkpointer(manager, cfg.checkpoint_every, cfg.steps),
+        ]
+        if verbose:
+            callbacks.insert(0, ProgressBar(cfg.steps))
+        gan.fit(train_ds, epochs=1, steps_per_epoch=remaining, callbacks=callbacks, verbose=0, shuffle=False)
+    wall = time.perf_counter() - t0
+    step = int(gan.g_optimizer.iterations.numpy())
+    history = _history(out / "run_history.json", start, step, wall)
+    if step < cfg.steps:
+        log.warning("stopped at step %d of %d; continue with --resume", step, cfg.steps)
+        return out
+    metrics = evaluate_arrays(task, generator, val_x, val_y)
+    metrics.update(training_steps=step, batch_size=cfg.batch_size, wall_time_s=round(history, 1),
+                   train_items=len(train_items), val_items=len(val_x), data=str(cfg.data))
+    return export_model(out / "model", task, generator, gcfg, metrics, train_config=asdict(cfg),
+                        dtype=cfg.weights_dtype)
+
+
+def _history(path: Path, start: int, end: int, wall: float) -> float:
+    """Append this session's wall time to the run's history and return the total over all sessions."""
+    sessions = json.loads(path.read_text()) if path.exists() else []
+    sessions.append({"from_step": start, "to_step": end, "wall_time_s": round(wall, 1)})
+    path.write_text(json.dumps(sessions, indent=2))
+    return sum(s["wall_time_s"] for s in sessions)
