@@ -16,11 +16,11 @@ from .tasks import TASKS  # noqa: E402
 
 def _add_train(sub):
     p = sub.add_parser("train", help="train a generator (GAN + λ·L1) and export a model folder")
-    p.add_argument("--task", required=True, choices=list(TASKS))
+    p.add_argument("--task", choices=list(TASKS), help="required unless --resume")
     p.add_argument("--arch", default="unet", choices=ARCHS)
     p.add_argument("--data", help="folder of images, of A/ and B/, or of side-by-side A|B images")
     p.add_argument("--out", required=True, help="run folder (checkpoints, logs, samples, model/)")
-    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--steps", type=int, default=None, help="training steps (default 2000; on --resume: the run's)")
     p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--image-size", type=int, default=None, help="model input size (default: the task's)")
     p.add_argument("--base-filters", type=int, default=32)
@@ -41,6 +41,17 @@ def _add_train(sub):
     p.add_argument("--weights-dtype", choices=["float16", "float32"], default="float16")
     p.add_argument("--resume", action="store_true", help="continue the run in --out at its last checkpoint")
     p.add_argument("--devices", type=int, default=None, help="train on N devices with MirroredStrategy")
+
+
+def _add_train_all(sub):
+    p = sub.add_parser("train-all", help="rebuild every shipped model, its metrics and the model card")
+    p.add_argument("--data", default="../shared/data", help="folder holding photos/ and emoji/")
+    p.add_argument("--tasks", nargs="*", choices=list(TASKS), help="only these tasks")
+    p.add_argument("--archs", nargs="*", choices=ARCHS, help="only these generators")
+    p.add_argument("--runs", default="runs", help="where the training runs go")
+    p.add_argument("--weights", default="weights", help="where the finished models are published")
+    p.add_argument("--cache", default="cache", help="where the rendered emoji go")
+    p.add_argument("--card-only", action="store_true", help="only rewrite contact sheets, card and manifest")
 
 
 def _add_predict(sub):
@@ -88,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pix2pix_demo", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="show debug logs and tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_train, _add_predict, _add_evaluate, _add_render, _add_hub):
+    for add in (_add_train, _add_train_all, _add_predict, _add_evaluate, _add_render, _add_hub):
         add(sub)
     return parser
 
@@ -96,16 +107,29 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_train(a):
     from .training import TrainConfig, train
 
-    if not a.resume and not a.data:
-        raise ValueError("--data is required (unless --resume)")
-    cfg = TrainConfig(task=a.task, arch=a.arch, data=a.data or "", steps=a.steps, batch_size=a.batch_size,
+    if not a.resume and not (a.task and a.data):
+        raise ValueError("--task and --data are required (unless --resume, which reads them from the run)")
+    steps = a.steps if a.resume else (a.steps or 2000)
+    cfg = TrainConfig(task=a.task or "", arch=a.arch, data=a.data or "", steps=steps, batch_size=a.batch_size,
                       image_size=a.image_size, base_filters=a.base_filters, max_filters=a.max_filters,
                       num_levels=a.num_levels, alpha=a.alpha, disc_filters=a.disc_filters, lr=a.lr, l1_lambda=a.l1_lambda,
                       val_fraction=a.val_fraction, direction=a.direction, layout=a.layout, seed=a.seed,
                       checkpoint_every=a.checkpoint_every, sample_every=a.sample_every, log_every=a.log_every,
                       max_images=a.max_images, weights_dtype=a.weights_dtype)
     folder = train(cfg, a.out, resume=a.resume, devices=a.devices)
+    if folder is None:
+        print(f"\nstopped early; continue with: python -m pix2pix_demo train --out {a.out} --resume", file=sys.stderr)
+        raise SystemExit(130)
     print(f"\nmodel: {folder}")
+
+
+def cmd_train_all(a):
+    from .zoo import train_all, write_card
+
+    if a.card_only:
+        print(write_card(a.weights, a.data, a.cache))
+    else:
+        train_all(a.data, a.runs, a.weights, a.tasks, a.archs, a.cache)
 
 
 def cmd_predict(a):
@@ -162,7 +186,7 @@ def main(argv=None) -> int:
     from .hub import HubError
     from .imaging import ImageError
 
-    command = {"train": cmd_train, "predict": cmd_predict, "evaluate": cmd_evaluate,
+    command = {"train": cmd_train, "train-all": cmd_train_all, "predict": cmd_predict, "evaluate": cmd_evaluate,
                "render-emoji": cmd_render, "hub": cmd_hub}[args.command]
     try:
         command(args)

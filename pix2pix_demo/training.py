@@ -252,8 +252,11 @@ def _strategy(devices: int | None):
 
 # ------------------------------------------------------------------------------------------------ train
 def train(cfg: TrainConfig, out: str | Path, resume: bool = False, devices: int | None = None,
-          verbose: bool = True) -> Path:
-    """Train (or resume) a run in ``out`` and export the model to ``out/model``; return that folder."""
+          verbose: bool = True) -> Path | None:
+    """Train (or resume) a run in ``out`` and export the model to ``out/model``; return that folder.
+
+    Returns ``None`` when the run stopped early (SIGINT/SIGTERM) after writing a checkpoint: ``--resume`` goes on.
+    """
     from .export import export_model
     from .evaluation import evaluate_arrays
 
@@ -263,7 +266,8 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, devices: int 
         if not run_file.exists():
             raise FileNotFoundError(f"Nothing to resume: {run_file} does not exist.")
         saved = json.loads(run_file.read_text())
-        saved["steps"] = max(saved["steps"], cfg.steps) if cfg.steps else saved["steps"]
+        if cfg.steps:  # an explicit --steps on resume sets a new target (e.g. to train longer)
+            saved["steps"] = cfg.steps
         cfg = TrainConfig(**saved)
     out.mkdir(parents=True, exist_ok=True)
     run_file.write_text(json.dumps(asdict(cfg), indent=2))
@@ -317,8 +321,8 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, devices: int 
     step = int(gan.g_optimizer.iterations.numpy())
     history = _history(out / "run_history.json", start, step, wall)
     if step < cfg.steps:
-        log.warning("stopped at step %d of %d; continue with --resume", step, cfg.steps)
-        return out
+        log.warning("stopped at step %d of %d (checkpoint written); continue with --resume", step, cfg.steps)
+        return None
     metrics = evaluate_arrays(task, generator, val_x, val_y)
     metrics.update(training_steps=step, batch_size=cfg.batch_size, wall_time_s=round(history, 1),
                    train_items=len(train_items), val_items=len(val_x), data=str(cfg.data))

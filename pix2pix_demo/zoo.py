@@ -1,0 +1,248 @@
+"""The shipped model zoo: one training recipe per task, ``train-all``, contact sheets and the model card.
+
+Within a task only the generator differs between the three models: data and split, image size, steps, batch size,
+losses, discriminator and seed are the same (the experiment behind the paper's Table 2).
+
+``python -m pix2pix_demo train-all --data ../shared/data`` rebuilds every shipped model, its metrics, the contact
+sheets, ``weights/manifest.json`` and ``weights/README.md``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import shutil
+from collections import Counter
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .models import ARCHS
+from .tasks import TASKS, get_task
+from .training import TrainConfig
+
+log = logging.getLogger(__name__)
+
+#: Settings shared by the three generators of each task. Sized on the 2-core CPU: see weights/README.md.
+RECIPES: dict[str, dict] = {
+    "sketch": dict(image_size=256, base_filters=16, max_filters=128, disc_filters=32, batch_size=4, steps=3200,
+                   alpha=0.35),
+    "colorize": dict(image_size=128, base_filters=16, max_filters=128, disc_filters=32, batch_size=8, steps=2000,
+                     alpha=0.35),
+    "day2night": dict(image_size=128, base_filters=16, max_filters=128, disc_filters=32, batch_size=8, steps=2000,
+                      alpha=0.35),
+    "night2day": dict(image_size=128, base_filters=16, max_filters=128, disc_filters=32, batch_size=8, steps=2000,
+                      alpha=0.35),
+}
+
+
+def task_data(task: str, data_root: Path, cache: Path) -> Path:
+    """The folder a task trains on: the rendered emoji for sketch, the photos otherwise."""
+    if task == "sketch":
+        emoji = cache / "emoji256"
+        if not emoji.exists() or not any(emoji.glob("*.png")):
+            from .emoji import render_sets
+
+            log.info("rendering the emoji sets to %s", emoji)
+            render_sets(data_root / "emoji", emoji, 256)
+        return emoji
+    return data_root / "photos"
+
+
+def recipe(task: str, arch: str, data: Path) -> TrainConfig:
+    return TrainConfig(task=task, arch=arch, data=str(data), seed=0, checkpoint_every=200, sample_every=400,
+                       **RECIPES[task])
+
+
+def command_line(cfg: TrainConfig, out: str) -> str:
+    """The exact ``train`` command that reproduces one model."""
+    return (f"python -m pix2pix_demo train --task {cfg.task} --arch {cfg.arch} --data {cfg.data} --out {out} "
+            f"--steps {cfg.steps} --batch-size {cfg.batch_size} --image-size {cfg.image_size} "
+            f"--base-filters {cfg.base_filters} --max-filters {cfg.max_filters} --disc-filters {cfg.disc_filters} "
+            f"--alpha {cfg.alpha} --seed {cfg.seed}")
+
+
+def train_all(data_root, runs="runs", weights="weights", tasks=None, archs=None, cache="cache") -> None:
+    """Train (or resume) every task × arch, then publish each model into ``weights/`` and write the card."""
+    from .training import train
+
+    data_root, runs, weights = Path(data_root), Path(runs), Path(weights)
+    for task in tasks or list(RECIPES):
+        data = task_data(task, data_root, Path(cache))
+        for arch in archs or ARCHS:
+            out = runs / task / arch
+            cfg = recipe(task, arch, data)
+            log.info("training %s/%s: %s", task, arch, command_line(cfg, str(out)))
+            model = train(cfg, out, resume=(out / "run.json").exists())
+            if model is None:  # interrupted: a checkpoint was written, the next train-all resumes it
+                return
+            publish(model, weights / task / arch)
+    write_card(weights, data_root, cache)
+
+
+def publish(model_folder: Path, dest: Path) -> None:
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("config.json", "model.safetensors", "metrics.json"):
+        shutil.copy2(model_folder / name, dest / name)
+
+
+# ------------------------------------------------------------------------------------------ model card
+def contact_sheet(task_name: str, weights: Path, data: Path, n: int = 4, tile: int = 128) -> Path | None:
+    """input | each generator | target, for ``n`` validation images; a small JPEG beside the task's models."""
+    from . import data as data_mod
+    from .inference import load
+
+    task = get_task(task_name)
+    archs = [a for a in ARCHS if (weights / task_name / a / "config.json").exists()]
+    if not archs:
+        return None
+    ds = data_mod.find_dataset(data)
+    val = data_mod.split(ds)[1][:n]
+    columns = None
+    for arch in archs:
+        tr = load(task_name, arch, weights / task_name / arch)
+        x, y = data_mod.validation_arrays(task, ds, val, tr.config.image_size)
+        pred = tr.forward(x)
+        if columns is None:
+            columns = [[_tile(_input_picture(xi), tile) for xi in x]]
+            target = [_tile(task.decode(xi, yi), tile) for xi, yi in zip(x, y)]
+        columns.append([_tile(task.decode(xi, pi), tile) for xi, pi in zip(x, pred)])
+    columns.append(target)
+    sheet = np.concatenate([np.concatenate(col, 0) for col in columns], 1)
+    path = weights / task_name / "contact.jpg"
+    Image.fromarray(sheet).save(path, quality=85)
+    return path
+
+
+def _input_picture(x: np.ndarray) -> np.ndarray:
+    u8 = np.clip((x + 1.0) * 127.5, 0, 255).astype(np.uint8)
+    return np.repeat(u8[..., :1], 3, -1) if u8.shape[-1] != 3 else u8
+
+
+def _tile(rgb: np.ndarray, size: int) -> np.ndarray:
+    return np.asarray(Image.fromarray(rgb).resize((size, size), Image.Resampling.LANCZOS))
+
+
+def photo_credits(data_root: Path) -> str:
+    path = data_root / "photos" / "SOURCES.tsv"
+    if not path.exists():
+        return "(photos/SOURCES.tsv not found)"
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    groups = Counter((r["source"], r["license"], r["credit"]) for r in rows)
+    lines = ["| photos | source | licence | credit |", "|---|---|---|---|"]
+    lines += [f"| {n} | {s} | {lic} | {c} |" for (s, lic, c), n in sorted(groups.items(), key=lambda kv: -kv[1])]
+    return "\n".join(lines)
+
+
+def write_card(weights, data_root, cache="cache") -> Path:
+    """Write the contact sheets, ``weights/README.md`` (a Hugging Face model card) and ``weights/manifest.json``."""
+    from .emoji import EMOJI_SETS
+    from .export import write_manifest
+
+    weights, data_root = Path(weights), Path(data_root)
+    for task in TASKS:
+        if (weights / task).is_dir():
+            contact_sheet(task, weights, task_data(task, data_root, Path(cache)))
+    rows, commands, sheets = [], [], []
+    for task in TASKS:
+        for arch in ARCHS:
+            folder = weights / task / arch
+            if not (folder / "metrics.json").exists():
+                continue
+            m = json.loads((folder / "metrics.json").read_text())
+            cfg = json.loads((folder / "config.json").read_text())
+            rows.append(f"| {task} | {arch} | {m['l1']:.4f} | {m['psnr']:.2f} | {m['ssim']:.3f} | "
+                        f"{m['colourfulness']:.1f} / {m['colourfulness_target']:.1f} | {m['params'] / 1e6:.2f} M | "
+                        f"{m['forward_ms']:.1f} | {m['training_steps']} | {m['wall_time_s'] / 60:.0f} min |")
+            commands.append(command_line(TrainConfig(**cfg["training"]), f"runs/{task}/{arch}"))
+        if (weights / task / "contact.jpg").exists():
+            sheets.append(f"### {task}\n\n![{task}: input | {' | '.join(ARCHS)} | target]({task}/contact.jpg)\n")
+    table, sheets = "\n".join(rows), "\n".join(sheets)
+    emoji = "\n".join(f"| {name} | {lic} | {author} |" for name, (lic, author) in EMOJI_SETS.items())
+    recipes = "\n".join(f"| {t} | " + " | ".join(str(r[k]) for k in ("image_size", "base_filters", "max_filters",
+                                                                         "disc_filters", "batch_size", "steps"))
+                        + " |" for t, r in RECIPES.items())
+    card = CARD.format(table=table, sheets=sheets, emoji=emoji, photos=photo_credits(data_root), recipes=recipes,
+                       commands="\n".join(commands))
+    path = weights / "README.md"
+    path.write_text(card)
+    write_manifest(weights)
+    return path
+
+
+CARD = """---
+library_name: keras
+pipeline_tag: image-to-image
+license: other
+tags: [pix2pix, image-to-image, gan, sketch-to-image, colorization, day-to-night]
+---
+
+# pix2pix studio — shipped generators
+
+Small pix2pix generators for four tasks, three architectures each, trained on a 2-core CPU. Each folder
+`<task>/<arch>/` holds `config.json` (rebuilds the architecture), `model.safetensors` (float16 weights; safetensors
+cannot run code on load) and `metrics.json`. `manifest.json` holds the sha256 of every file; loading checks it.
+
+```python
+import pix2pix_demo
+picture = pix2pix_demo.load("colorize", "unet")("photo.jpg")
+```
+
+## Metrics (validation split, decoded RGB in [0, 1])
+
+| task | generator | L1 ↓ | PSNR ↑ | SSIM ↑ | colourfulness out / target | params | forward ms | steps | wall time |
+|---|---|---|---|---|---|---|---|---|---|
+{table}
+
+Reproduce the table: `python -m pix2pix_demo evaluate --task TASK --data DATA` (DATA: `cache/emoji256` for sketch,
+`../shared/data/photos` for the others). Forward ms is the median batch-1 latency on the training machine (2 CPU
+cores), so it varies with the machine.
+
+## Contact sheets (input | unet | encoder_decoder | mobilenet_unet | target)
+
+{sheets}
+
+## Training
+
+Rebuild everything: `python -m pix2pix_demo train-all --data ../shared/data`. Within a task the three generators
+share data, split, image size, steps, batch size, losses (GAN + 100·L1), discriminator (PatchGAN, 70×70) and seed.
+Adam(2e-4, β1 = 0.5) for both networks.
+
+| task | image size | base filters | max filters | PatchGAN base | batch | steps |
+|---|---|---|---|---|---|---|
+{recipes}
+
+Exact commands:
+
+```
+{commands}
+```
+
+## Data and credits
+
+- **sketch**: emoji rendered with resvg on white at 256 px (skin-tone variants skipped), with line drawings
+  extracted by `pix2pix_demo.imaging.extract_sketch` and normalised by `canonical_sketch`:
+
+| emoji set | licence | author |
+|---|---|---|
+{emoji}
+
+  Twemoji graphics © Twitter, Inc. and other contributors, CC-BY-4.0. Noto Emoji © Google, Apache-2.0. Fluent Emoji
+  © Microsoft, MIT. FxEmoji © Mozilla, Apache-2.0.
+- **colorize, day2night, night2day**: 196 free-licensed photos (random zoom crops and mirroring):
+
+{photos}
+
+## Known limits
+
+- The day/night pairs are **synthetic**: night images come from `pix2pix_demo.night.render_night`, a physically
+  motivated renderer, not from real night photos. night2day learns the inverse of that renderer; on real night
+  photos it may behave differently.
+- The models are small and trained briefly on a CPU; expect soft detail and occasional wrong colours.
+- Sketch models learned from emoji: they draw emoji-like, flat-coloured pictures.
+- 196 photos are a small set; colorize tends toward the common colours of that set (sky, foliage, stone).
+"""
