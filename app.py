@@ -1,4 +1,34 @@
-"""pix2pix studio — the Gradio app. (Placeholder until the app lands: run `python app.py` to see the status.)"""
+"""pix2pix studio — the Gradio app: ``python app.py [--host H] [--port N] [--share] [--weights DIR]``.
+
+The same file runs the Hugging Face Space. The UI lives in ``pix2pix_demo/ui.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="pix2pix studio: the Gradio app")
+    ap.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+                    help="address to serve on (default 127.0.0.1; a Space sets GRADIO_SERVER_NAME)")
+    ap.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
+    ap.add_argument("--share", action="store_true", help="also open a public gradio.live link (opt-in)")
+    ap.add_argument("--weights", default=None, help="folder with <task>/<arch>/ model folders (default: weights/)")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+    from pix2pix_demo.ui import build_app, launch
+
+    demo = build_app(args.weights)
+    launch(demo, host=args.host, port=args.port, share=args.share)
+
 
 if __name__ == "__main__":
-    print("The app is being built; see README.md. The engine is usable: python -m pix2pix_demo --help")
+    main()
