@@ -84,16 +84,20 @@ def find_dataset(root, direction: str | None = None, layout: str = "auto") -> Da
 def split_key(path: str) -> str:
     """What decides the split: the file name without set prefix or skin-tone variant, so near-duplicates of one
     picture (the same emoji in four styles, or in five skin tones) always land on the same side."""
-    stem = Path(path).stem
-    return _VARIANT.sub("", stem.split("__", 1)[-1]).lower()
+    stem = Path(path).stem.lower()
+    return _VARIANT.sub("", stem.split("__", 1)[-1])
+
+
+def in_validation(path: str, val_fraction: float = 0.1) -> bool:
+    """Whether a file belongs to the validation split (a hash of :func:`split_key`, stable everywhere)."""
+    return int(hashlib.sha1(split_key(path).encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < val_fraction
 
 
 def split(ds: Dataset, val_fraction: float = 0.1) -> tuple[list, list]:
     """A deterministic train/validation split by a hash of :func:`split_key` (stable across runs and machines)."""
     train, val = [], []
     for item in ds.items:
-        h = int(hashlib.sha1(split_key(item[1]).encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-        (val if h < val_fraction else train).append(item)
+        (val if in_validation(item[1], val_fraction) else train).append(item)
     if not train:
         train, val = val, []
     if not val and len(train) > 1 and val_fraction > 0:

@@ -47,7 +47,8 @@ def open_image(src, max_pixels: int = MAX_PIXELS) -> Image.Image:
             src = io.BytesIO(src)
         try:
             with warnings.catch_warnings():
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                # Pillow's own warning threshold (~89 MP) is below MAX_PIXELS: ``max_pixels`` is checked below.
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
                 img = Image.open(src)
         except FileNotFoundError:
             raise ImageError(f"File not found: {name}") from None
@@ -60,8 +61,7 @@ def open_image(src, max_pixels: int = MAX_PIXELS) -> Image.Image:
             raise ImageError(f"{Path(str(name)).name} could not be read: {err}.") from None
     w, h = img.size
     if w * h > max_pixels:
-        raise ImageError(f"The image is {w}×{h} = {w * h / 1e6:.0f} megapixels, over the limit of "
-                         f"{max_pixels / 1e6:.0f} megapixels.")
+        raise ImageError(f"The image is {w}×{h} = {w * h:,} pixels, over the limit of {max_pixels:,} pixels.")
     try:
         img.seek(0)
         img.load()
@@ -193,8 +193,10 @@ def lab_to_rgb(lab: np.ndarray, chunk_pixels: int = 1_000_000) -> np.ndarray:
     h, w = lab.shape[:2]
     rows = max(1, chunk_pixels // max(w, 1))
     out = np.empty((h, w, 3), np.uint8)
-    for y in range(0, h, rows):
-        out[y:y + rows] = np.clip(lab2rgb(lab[y:y + rows].astype(np.float64)) * 255.0 + 0.5, 0, 255)
+    with warnings.catch_warnings():  # predicted colours outside the sRGB gamut are clipped: expected, not news
+        warnings.filterwarnings("ignore", message=".*negative Z values.*")
+        for y in range(0, h, rows):
+            out[y:y + rows] = np.clip(lab2rgb(lab[y:y + rows].astype(np.float64)) * 255.0 + 0.5, 0, 255)
     return out
 
 

@@ -1,0 +1,276 @@
+"""Fixtures and helpers for the app tests (``test_app_api.py``, ``test_app_browser.py``).
+
+``conftest.py`` has already pointed HOME, TMPDIR, GRADIO_TEMP_DIR and the Hugging Face cache at a throw-away tree
+and set HF_HUB_OFFLINE=1 before anything imports TensorFlow or Gradio. Here:
+
+* :func:`make_weights` writes tiny random-init models (64 px) in the ``weights/<task>/<arch>/`` layout, with the
+  output layer's gain raised so that the random pictures are colourful, and fake held-out metrics;
+* ``app_url`` serves the app in-process (``build_app`` + ``launch(prevent_thread_lock=True)``) on a free port,
+  once per session, for both test files;
+* :func:`bad_inputs` writes the awkward files every endpoint must survive.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import struct
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples"
+TINY_SIZE = 64
+ALL_ARCHS = ("unet", "encoder_decoder", "mobilenet_unet")
+
+
+# ------------------------------------------------------------------------------------------------ models
+def fake_metrics(task: str, arch: str, params: int) -> dict:
+    """Held-out metrics in the shape ``evaluation.evaluate_arrays`` writes, distinct per model."""
+    k = ALL_ARCHS.index(arch)
+    return {"l1": round(0.2 - 0.03 * k, 4), "psnr": 15.0 + k, "ssim": 0.4 + 0.1 * k, "colourfulness": 20.0 + k,
+            "colourfulness_target": 30.0, "colourfulness_ratio": round((20.0 + k) / 30.0, 3), "params": params,
+            "forward_ms": 1.0 + k, "n": 10 + k}
+
+
+def make_weights(root: Path, models=None, size: int = TINY_SIZE) -> Path:
+    """Tiny random-init models for ``models`` [(task, arch), …] (default: every task × arch) under ``root``."""
+    from pix2pix_demo.export import export_model
+    from pix2pix_demo.models import GeneratorConfig, build_generator
+    from pix2pix_demo.tasks import TASKS
+
+    import keras
+
+    keras.utils.set_random_seed(0)
+    models = models or [(t, a) for t in TASKS for a in ALL_ARCHS]
+    for task_name, arch in models:
+        task = TASKS[task_name]
+        gcfg = GeneratorConfig(arch=arch, image_size=size, in_channels=task.in_channels,
+                               out_channels=task.out_channels, base_filters=8, max_filters=32, alpha=0.35)
+        gen = build_generator(gcfg)
+        out = gen.get_layer("output").kernel
+        out.assign(out.numpy() * 40.0)  # random init is nearly flat gray; a higher gain gives visible colours
+        export_model(root / task_name / arch, task, gen, gcfg, fake_metrics(task_name, arch, gen.count_params()),
+                     dtype="float32")
+    return root
+
+
+# ---------------------------------------------------------------------------------------------- serving
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(weights: Path, **build_kwargs):
+    """Build and launch the app in this process; returns (demo, base URL)."""
+    from pix2pix_demo.ui import build_app, launch
+
+    demo = build_app(weights, **build_kwargs)
+    port = free_port()
+    launch(demo, port=port, prevent_thread_lock=True, quiet=True)
+    url = f"http://127.0.0.1:{port}/"
+    wait_until(lambda: _http_ok(url), 60, "the app did not start")
+    return demo, url
+
+
+def _http_ok(url) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(url, timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def wait_until(cond, timeout: float, message: str, interval: float = 0.05):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return
+        time.sleep(interval)
+    raise AssertionError(message)
+
+
+@pytest.fixture(scope="session")
+def app_weights(tmp_path_factory) -> Path:
+    return make_weights(tmp_path_factory.mktemp("weights"))
+
+
+@pytest.fixture(scope="session")
+def app_server(app_weights):
+    demo, url = serve(app_weights)
+    yield demo, url
+    demo.close()
+
+
+@pytest.fixture(scope="session")
+def app_url(app_server) -> str:
+    return app_server[1]
+
+
+@pytest.fixture(scope="session")
+def client(app_url, tmp_path_factory):
+    from gradio_client import Client
+
+    return Client(app_url, verbose=False, download_files=str(tmp_path_factory.mktemp("client_downloads")))
+
+
+# ------------------------------------------------------------------------------------------------ inputs
+def drawing(size=(256, 256), box=(40, 40, 216, 216), width=4) -> Image.Image:
+    """A small house: square, roof, door; ``box`` is where it sits on the white paper."""
+    img = Image.new("RGB", size, "white")
+    d = ImageDraw.Draw(img)
+    x0, y0, x1, y1 = box
+    w, h = x1 - x0, y1 - y0
+    d.rectangle((x0, y0 + h * 0.4, x1, y1), outline="black", width=width)
+    d.line((x0, y0 + h * 0.4, x0 + w / 2, y0, x1, y0 + h * 0.4), fill="black", width=width)
+    d.rectangle((x0 + w * 0.4, y0 + h * 0.7, x0 + w * 0.6, y1), outline="black", width=width)
+    return img
+
+
+def photo(width=160, height=120, seed=0) -> Image.Image:
+    """A smooth colourful gradient with a few discs: a stand-in photo."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    arr = np.stack([255 * xx / max(width - 1, 1), 255 * yy / max(height - 1, 1),
+                    np.full_like(xx, 128.0)], -1)
+    img = Image.fromarray(arr.astype(np.uint8))
+    d = ImageDraw.Draw(img)
+    for _ in range(4):
+        x, y, r = int(rng.integers(0, width)), int(rng.integers(0, height)), int(rng.integers(4, 30))
+        d.ellipse((x - r, y - r, x + r, y + r), fill=tuple(int(v) for v in rng.integers(0, 255, 3)))
+    return img
+
+
+def png_bomb(path: Path, side: int = 30_000) -> Path:
+    """A valid 1-bit PNG of side × side pixels (900 megapixels) that is well under a megabyte on disk."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    row = b"\x00" + b"\xff" * ((side + 7) // 8)  # filter byte + white 1-bit pixels
+    comp = zlib.compressobj(9)
+    idat = b"".join(comp.compress(row * 1000) for _ in range(side // 1000)) + comp.flush()
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0))
+                     + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+    return path
+
+
+def _exif_rotated(path: Path, base: Image.Image) -> Path:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise to display
+    base.save(path, "JPEG", quality=92, exif=exif.tobytes())
+    return path
+
+
+#: name → (file name, expected outcome): "ok" (with the displayed size) or "error" (a plain-sentence gr.Error).
+def bad_inputs(folder: Path) -> dict[str, tuple[Path, object]]:
+    folder.mkdir(parents=True, exist_ok=True)
+    base = photo(120, 80, seed=3)
+    # Dark strokes on light paper so the same files are valid drawings for /sketch too.
+    ink = Image.fromarray(np.where(np.asarray(drawing((120, 80), (10, 8, 110, 72), 3).convert("L")) < 128, 20, 235)
+                          .astype(np.uint8))
+    out = {}
+
+    def add(name, path, expected):
+        out[name] = (path, expected)
+
+    (folder / "notes.txt").write_text("this is not an image\n")
+    add("text_file", folder / "notes.txt", "error")
+    (folder / "fake.png").write_bytes(os.urandom(2048))
+    add("random_bytes_png", folder / "fake.png", "error")
+    buf = io.BytesIO()
+    base.save(buf, "JPEG", quality=92)
+    (folder / "truncated.jpg").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    add("truncated_jpeg", folder / "truncated.jpg", "error")
+    buf = io.BytesIO()
+    photo(400, 300, seed=4).save(buf, "PNG")
+    (folder / "truncated.png").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    add("truncated_png", folder / "truncated.png", "error")
+    add("png_bomb_30000", png_bomb(folder / "bomb.png"), "error")
+
+    Image.new("RGB", (1, 1), (30, 30, 30)).save(folder / "one.png")
+    add("one_pixel", folder / "one.png", (1, 1))
+    sixteen = (np.asarray(ink, np.uint16) * 257).astype(np.uint16)
+    Image.fromarray(sixteen).save(folder / "sixteen.png")  # mode I;16
+    add("png_16bit", folder / "sixteen.png", (120, 80))
+    ink.convert("RGB").convert("CMYK").save(folder / "cmyk.jpg", quality=92)
+    add("cmyk_jpeg", folder / "cmyk.jpg", (120, 80))
+    ink.convert("RGB").convert("P", palette=Image.Palette.ADAPTIVE, colors=16).save(folder / "palette.png")
+    add("palette_png", folder / "palette.png", (120, 80))
+    rgba = ink.convert("RGBA")
+    rgba.putalpha(Image.new("L", ink.size, 200))
+    rgba.save(folder / "rgba.png")
+    add("rgba_png", folder / "rgba.png", (120, 80))
+    add("exif_rotated_jpeg", _exif_rotated(folder / "rotated.jpg", ink.convert("RGB")), (80, 120))
+    frames = [ink.convert("RGB"), Image.new("RGB", ink.size, (200, 30, 30))]
+    frames[0].save(folder / "anim.gif", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    add("animated_gif", folder / "anim.gif", (120, 80))
+    ink.convert("RGB").save(folder / "image.webp", quality=90)
+    add("webp", folder / "image.webp", (120, 80))
+    ink.save(folder / "gray.jpg", quality=92)
+    add("grayscale_jpeg", folder / "gray.jpg", (120, 80))
+    return out
+
+
+def is_plain_sentence(message: str) -> bool:
+    """A user-facing message: one or two short sentences, no traceback, no Python object reprs."""
+    bad = ("Traceback", "File \"", "Exception", "Error(", "<class", "object at 0x")
+    return 10 < len(message) < 400 and not any(b in message for b in bad) and message.rstrip()[-1] in ".!)"
+
+
+def colourfulness(img: Image.Image) -> float:
+    from pix2pix_demo.imaging import colourfulness as c
+
+    return c(np.asarray(img.convert("RGB")))
+
+
+def read_config(url: str) -> dict:
+    import httpx
+
+    return httpx.get(url + "config", timeout=10).json()
+
+
+def raw_predict(url: str, api_name: str, data: list, timeout: float = 60) -> tuple[list | None, list[dict]]:
+    """Call an endpoint over the queue's own protocol and return (outputs or None, every message received).
+
+    gradio_client keeps only the latest status, so gr.Warning messages ("log" messages) are checked this way.
+    Files in ``data`` are given as local paths wrapped in ``{"upload": path}``.
+    """
+    import uuid
+
+    import httpx
+
+    config = read_config(url)
+    fn_index = next(i for i, d in enumerate(config["dependencies"]) if d.get("api_name") == api_name)
+    api = url + "gradio_api/"
+    payload = []
+    with httpx.Client(timeout=timeout) as http:
+        for item in data:
+            if isinstance(item, dict) and "upload" in item:
+                p = Path(item["upload"])
+                path = http.post(api + "upload", files={"files": (p.name, p.read_bytes())}).json()[0]
+                item = {"path": path, "orig_name": p.name, "meta": {"_type": "gradio.FileData"}}
+            payload.append(item)
+        session = uuid.uuid4().hex
+        http.post(api + "queue/join", json={"data": payload, "fn_index": fn_index, "session_hash": session,
+                                           "event_data": None, "trigger_id": None}).raise_for_status()
+        messages = []
+        with http.stream("GET", api + "queue/data", params={"session_hash": session}) as stream:
+            for line in stream.iter_lines():
+                if not line.startswith("data:"):
+                    continue
+                msg = json.loads(line[5:])
+                messages.append(msg)
+                if msg.get("msg") == "process_completed":
+                    out = msg.get("output", {})
+                    return (out.get("data") if msg.get("success") else None), messages
+    return None, messages

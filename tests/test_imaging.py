@@ -1,0 +1,383 @@
+"""Image plumbing: opening odd files, canonical sketch strokes, line extraction, full-resolution output."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from pix2pix_demo import imaging
+from pix2pix_demo.imaging import ImageError, open_image
+
+
+def _assert_rgb8(img: Image.Image, size: tuple[int, int]):
+    assert isinstance(img, Image.Image)
+    assert img.mode == "RGB"
+    assert img.size == size
+    assert np.asarray(img).dtype == np.uint8
+
+
+# --------------------------------------------------------------------------------------------- open_image
+def test_one_pixel_png(tmp_path):
+    path = tmp_path / "one.png"
+    Image.new("RGB", (1, 1), (10, 20, 30)).save(path)
+    img = open_image(path)
+    _assert_rgb8(img, (1, 1))
+    assert tuple(np.asarray(img)[0, 0]) == (10, 20, 30)
+
+
+def test_16_bit_grayscale_png_is_scaled_to_8_bit(tmp_path):
+    ramp = np.linspace(0, 65535, 48 * 64).reshape(48, 64).astype(np.uint16)
+    path = tmp_path / "g16.png"
+    Image.fromarray(ramp).save(path)
+    assert Image.open(path).mode.startswith("I")
+    a = np.asarray(open_image(path))
+    assert a.shape == (48, 64, 3)
+    assert a[0, 0].tolist() == [0, 0, 0]
+    assert a[-1, -1].tolist() == [255, 255, 255]
+    # The middle of the 16-bit ramp is mid-gray, not clipped to white (naive 16→8 bit conversions clip).
+    mid = a.reshape(-1, 3)[ramp.size // 2, 0]
+    assert 110 <= mid <= 145
+    assert (np.diff(a[..., 0].ravel().astype(int)) >= 0).all()  # monotone, like the ramp
+
+
+def test_cmyk_jpeg(tmp_path):
+    path = tmp_path / "cmyk.jpg"
+    Image.new("CMYK", (40, 30), (0, 255, 255, 0)).save(path)  # pure red in CMYK
+    assert Image.open(path).mode == "CMYK"
+    img = open_image(path)
+    _assert_rgb8(img, (40, 30))
+    r, g, b = np.asarray(img)[15, 20].astype(int)
+    assert r > 200 and g < 60 and b < 60
+
+
+def test_rgba_png_transparency_becomes_white(tmp_path):
+    img = Image.new("RGBA", (20, 10), (255, 0, 0, 0))
+    ImageDraw.Draw(img).rectangle([0, 0, 4, 4], fill=(255, 0, 0, 255))
+    path = tmp_path / "rgba.png"
+    img.save(path)
+    a = np.asarray(open_image(path))
+    assert a.shape == (10, 20, 3)
+    assert a[8, 15].tolist() == [255, 255, 255]  # transparent → white, not black or red
+    assert a[2, 2].tolist() == [255, 0, 0]
+
+
+def test_half_transparent_pixels_are_composited_on_white(tmp_path):
+    path = tmp_path / "half.png"
+    Image.new("RGBA", (8, 8), (0, 0, 0, 128)).save(path)
+    a = np.asarray(open_image(path)).astype(int)
+    assert np.all(np.abs(a - 127) <= 2)
+
+
+def test_palette_png_with_transparency(tmp_path):
+    pal = Image.new("P", (20, 10), 0)
+    pal.putpalette([0, 0, 0, 255, 0, 0] + [0] * (256 * 3 - 6))
+    ImageDraw.Draw(pal).rectangle([0, 0, 4, 4], fill=1)
+    path = tmp_path / "pal.png"
+    pal.save(path, transparency=0)
+    assert Image.open(path).mode == "P"
+    a = np.asarray(open_image(path))
+    assert a[8, 15].tolist() == [255, 255, 255]  # palette entry 0 is transparent (black in the palette)
+    assert a[2, 2].tolist() == [255, 0, 0]
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    img = Image.new("RGB", (60, 20), (0, 128, 0))
+    ImageDraw.Draw(img).rectangle([0, 0, 9, 19], fill=(255, 0, 0))  # red band on the left edge
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise to display
+    path = tmp_path / "rotated.jpg"
+    img.save(path, exif=exif, quality=95)
+    assert Image.open(path).size == (60, 20)
+    out = open_image(path)
+    _assert_rgb8(out, (20, 60))  # width and height swapped
+    a = np.asarray(out).astype(int)
+    # Rotating clockwise moves the left edge to the top.
+    assert a[2, 10, 0] > 200 and a[2, 10, 1] < 80
+    assert a[-3, 10, 0] < 80
+
+
+def test_animated_gif_gives_the_first_frame(tmp_path):
+    frames = [Image.new("RGB", (16, 12), c) for c in [(255, 0, 0), (0, 0, 255), (0, 255, 0)]]
+    path = tmp_path / "anim.gif"
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    assert Image.open(path).n_frames == 3
+    img = open_image(path)
+    _assert_rgb8(img, (16, 12))
+    assert np.asarray(img)[5, 5].tolist() == [255, 0, 0]
+
+
+def test_animated_gif_opened_at_a_later_frame_still_gives_the_first(tmp_path):
+    frames = [Image.new("RGB", (16, 12), c) for c in [(255, 0, 0), (0, 0, 255)]]
+    path = tmp_path / "anim.gif"
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    im = Image.open(path)
+    im.seek(1)
+    assert np.asarray(open_image(im))[5, 5].tolist() == [255, 0, 0]
+
+
+def test_webp(tmp_path):
+    path = tmp_path / "pic.webp"
+    Image.new("RGB", (30, 20), (0, 0, 255)).save(path)
+    img = open_image(path)
+    _assert_rgb8(img, (30, 20))
+    r, g, b = np.asarray(img)[10, 15].astype(int)
+    assert b > 200 and r < 40 and g < 40
+
+
+def test_grayscale_png(tmp_path):
+    path = tmp_path / "gray.png"
+    Image.new("L", (30, 20), 77).save(path)
+    img = open_image(path)
+    _assert_rgb8(img, (30, 20))
+    assert np.asarray(img)[5, 5].tolist() == [77, 77, 77]
+
+
+def test_bytes_file_objects_and_arrays(tmp_path):
+    buf = io.BytesIO()
+    Image.new("RGB", (7, 5), (1, 2, 3)).save(buf, "PNG")
+    _assert_rgb8(open_image(buf.getvalue()), (7, 5))
+    buf.seek(0)
+    _assert_rgb8(open_image(buf), (7, 5))
+    _assert_rgb8(open_image(np.zeros((5, 7), np.float32) + 0.5), (7, 5))
+    assert np.asarray(open_image(np.full((5, 7), 0.5, np.float32)))[0, 0].tolist() == [128, 128, 128]
+    _assert_rgb8(open_image(np.zeros((5, 7, 4), np.uint8)), (7, 5))
+
+
+# -------------------------------------------------------------------------------------------- bad input
+def _noise_image(path, fmt):
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (200, 300, 3), dtype=np.uint8)).save(path, fmt)
+    return path.read_bytes()
+
+
+def _assert_plain(err: ImageError):
+    msg = str(err)
+    assert msg and "\n" not in msg and "Traceback" not in msg
+
+
+@pytest.mark.parametrize("fmt, ext", [("JPEG", "jpg"), ("PNG", "png")])
+def test_truncated_files_raise_image_error(tmp_path, fmt, ext):
+    data = _noise_image(tmp_path / f"full.{ext}", fmt)
+    path = tmp_path / f"truncated.{ext}"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ImageError, match="corrupt|truncated|read") as info:
+        open_image(path)
+    _assert_plain(info.value)
+
+
+def test_corrupt_png_body_raises_image_error(tmp_path):
+    path = tmp_path / "fake.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 10)
+    with pytest.raises(ImageError) as info:
+        open_image(path)
+    assert "fake.png" in str(info.value)
+    _assert_plain(info.value)
+
+
+def test_text_file_raises_image_error_naming_the_file(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("hello, not a picture")
+    with pytest.raises(ImageError, match="notes.txt is not an image") as info:
+        open_image(path)
+    _assert_plain(info.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ImageError, match="not found"):
+        open_image(tmp_path / "nope.png")
+
+
+def test_image_over_max_pixels_is_refused(tmp_path):
+    path = tmp_path / "big.png"
+    Image.new("RGB", (300, 200), "white").save(path)
+    with pytest.raises(ImageError, match="300×200") as info:
+        open_image(path, max_pixels=10_000)
+    _assert_plain(info.value)
+    assert open_image(path, max_pixels=60_000).size == (300, 200)
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header claims ``width``×``height`` pixels but that holds almost no data (a 'bomb')."""
+    def chunk(tag, data):
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + \
+        chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("width, height", [(30_000, 30_000), (12_000, 9_000)])
+def test_png_claiming_huge_dimensions_is_refused_before_decoding(tmp_path, width, height):
+    path = tmp_path / "bomb.png"
+    path.write_bytes(_png_header_only(width, height))
+    with pytest.raises(ImageError, match="too large|over the limit") as info:
+        open_image(path)
+    _assert_plain(info.value)
+
+
+def test_max_pixels_is_the_limit_not_pillows_own(tmp_path, monkeypatch):
+    """An image under ``max_pixels`` opens even if Pillow's decompression-bomb threshold is lower."""
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1_000)  # Pillow warns above this, errors above 2×
+    path = tmp_path / "medium.png"
+    Image.new("RGB", (40, 40), (9, 9, 9)).save(path)  # 1,600 px: above Pillow's warning threshold
+    assert open_image(path, max_pixels=10_000).size == (40, 40)
+    with pytest.raises(ImageError):
+        open_image(path, max_pixels=1_000)
+
+
+# ----------------------------------------------------------------------------------------- sketch strokes
+def _circle_drawing(pen: int, box=(106, 106, 406, 406), canvas=512) -> np.ndarray:
+    img = Image.new("L", (canvas, canvas), 255)
+    ImageDraw.Draw(img).ellipse(box, outline=0, width=pen)
+    return np.asarray(img)
+
+
+def test_canonical_sketch_shape_and_dtype():
+    out = imaging.canonical_sketch(_circle_drawing(4), size=64)
+    assert out.shape == (64, 64) and out.dtype == np.uint8
+    assert out.max() == 255 and out.min() < 64
+
+
+def test_canonical_sketch_strokes_have_similar_width_whatever_the_pen():
+    thin = imaging.canonical_sketch(_circle_drawing(2), size=256)
+    thick = imaging.canonical_sketch(_circle_drawing(12), size=256)
+    raw_thin, raw_thick = (_circle_drawing(2) < 128).sum(), (_circle_drawing(12) < 128).sum()
+    assert raw_thick > 4 * raw_thin  # the inputs really differ
+    n_thin, n_thick = (thin < 128).sum(), (thick < 128).sum()
+    assert n_thin > 0 and n_thick > 0
+    assert abs(n_thin - n_thick) / max(n_thin, n_thick) < 0.35
+
+
+def test_canonical_sketch_accepts_rgb_drawings():
+    gray = _circle_drawing(4)
+    rgb = np.repeat(gray[..., None], 3, -1)
+    np.testing.assert_array_equal(imaging.canonical_sketch(gray, 64), imaging.canonical_sketch(rgb, 64))
+
+
+def test_canonical_sketch_fit_centres_a_drawing_in_a_corner():
+    drawing = _circle_drawing(4, box=(10, 10, 110, 110))  # top-left corner of a 512 canvas
+    out = imaging.canonical_sketch(drawing, size=256, fit=True)
+    ys, xs = np.nonzero(out < 128)
+    assert abs(ys.mean() - 128) < 10 and abs(xs.mean() - 128) < 10
+    # Fitted to its content: the circle now spans most of the frame, with a margin.
+    assert ys.min() < 40 and ys.max() > 215
+    assert ys.min() > 2 and xs.min() > 2
+    unfitted = imaging.canonical_sketch(drawing, size=256, fit=False)
+    ys, xs = np.nonzero(unfitted < 128)
+    assert ys.mean() < 64 and xs.mean() < 64  # without fit the drawing stays in its corner
+
+
+def test_canonical_sketch_of_empty_canvas_is_white():
+    for fit in (True, False):
+        out = imaging.canonical_sketch(np.full((100, 80), 255, np.uint8), size=64, fit=fit)
+        assert out.shape == (64, 64)
+        assert (out == 255).all()
+
+
+def test_extract_sketch_gives_dark_lines_on_white():
+    img = Image.new("RGB", (96, 96), "white")
+    ImageDraw.Draw(img).ellipse((20, 20, 76, 76), fill=(220, 40, 40))
+    ImageDraw.Draw(img).rectangle((40, 40, 56, 56), fill=(40, 40, 220))
+    out = imaging.extract_sketch(np.asarray(img), np.random.default_rng(0))
+    assert out.shape == (96, 96) and out.dtype == np.uint8
+    assert (out > 200).mean() > 0.8  # mostly paper
+    assert (out < 128).sum() > 50  # but some real lines
+    # The lines follow the shape outlines: ink near the circle's edge, none in the far corners.
+    ink = out < 128
+    assert not ink[:10, :10].any() and not ink[-10:, -10:].any()
+    assert ink[15:25, 40:56].any()  # the top of the circle
+
+
+def test_extract_sketch_of_flat_image_is_blank():
+    out = imaging.extract_sketch(np.full((40, 50, 3), 200, np.uint8))
+    assert out.shape == (40, 50)
+    assert (out == 255).all()
+
+
+def test_extract_sketch_is_deterministic_for_a_seed():
+    img = np.asarray(Image.new("RGB", (64, 64), "white"))
+    img = img.copy()
+    img[16:48, 16:48] = (0, 150, 0)
+    a = imaging.extract_sketch(img, np.random.default_rng(5))
+    b = imaging.extract_sketch(img, np.random.default_rng(5))
+    np.testing.assert_array_equal(a, b)
+
+
+# ------------------------------------------------------------------------------------ full resolution
+def test_guided_upsample_keeps_the_full_size_and_identity_is_identity(rng):
+    hi = rng.uniform(0, 1, (120, 90, 3)).astype(np.float32)
+    hi = np.clip(imaging.box_filter(hi, 3) + np.linspace(0, 0.3, 90)[None, :, None], 0, 1).astype(np.float32)
+    lo = imaging.resize_array(hi, (30, 40))
+    out = imaging.guided_upsample(lo, lo, hi, radius=2)
+    assert out.shape == hi.shape and out.dtype == np.float32
+    assert np.abs(out - hi).mean() < 0.02
+
+
+def test_guided_upsample_applies_a_colour_transform(rng):
+    hi = rng.uniform(0.1, 0.9, (64, 48, 3)).astype(np.float32)
+    lo = imaging.resize_array(hi, (24, 32))
+    lo_out = lo * 0.5  # darken by half
+    out = imaging.guided_upsample(lo, lo_out, hi, radius=2)
+    assert out.shape == hi.shape
+    assert np.abs(out - hi * 0.5).mean() < 0.03
+
+
+def test_guided_upsample_small_chunks_match_one_chunk(rng):
+    hi = rng.uniform(0, 1, (50, 40, 3)).astype(np.float32)
+    lo = imaging.resize_array(hi, (20, 25))
+    a = imaging.guided_upsample(lo, lo ** 2, hi, chunk_rows=7)
+    b = imaging.guided_upsample(lo, lo ** 2, hi, chunk_rows=512)
+    np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+@pytest.mark.parametrize("h, w", [(37, 91), (91, 37), (64, 64), (1, 1), (300, 200), (5, 400)])
+def test_letterbox_round_trip(h, w, rng):
+    img = rng.uniform(0, 1, (h, w, 3)).astype(np.float32)
+    boxed, lb = imaging.letterbox(img, 32)
+    assert boxed.shape == (32, 32, 3)
+    assert lb.original == (w, h)
+    content = imaging.unletterbox(boxed, lb)
+    s = 32 / max(h, w)
+    assert content.shape == (max(1, round(h * s)), max(1, round(w * s)), 3)
+    assert max(content.shape[:2]) == 32
+
+
+def test_letterbox_content_is_the_resized_image():
+    img = np.zeros((20, 40, 1), np.float32)
+    img[:, 20:] = 1.0
+    boxed, lb = imaging.letterbox(img, 16)
+    content = imaging.unletterbox(boxed, lb)
+    assert content.shape == (8, 16, 1)
+    assert content[:, :7].max() < 0.1 and content[:, 9:].min() > 0.9
+
+
+def test_colourfulness():
+    gray = np.repeat(np.linspace(0, 255, 64 * 64).reshape(64, 64, 1), 3, -1).astype(np.uint8)
+    assert imaging.colourfulness(gray) < 1.0
+    colourful = np.zeros((64, 64, 3), np.uint8)
+    colourful[:32, :32] = (255, 0, 0)
+    colourful[:32, 32:] = (0, 255, 0)
+    colourful[32:, :32] = (0, 0, 255)
+    colourful[32:, 32:] = (255, 255, 0)
+    assert imaging.colourfulness(colourful) > 30
+    assert imaging.colourfulness(colourful) > imaging.colourfulness((colourful * 0.3 + 90).astype(np.uint8))
+
+
+def test_lab_round_trip(rng):
+    rgb = rng.integers(0, 256, (16, 16, 3)).astype(np.uint8)
+    back = imaging.lab_to_rgb(imaging.rgb_to_lab(rgb), chunk_pixels=40)
+    assert back.dtype == np.uint8
+    assert np.abs(back.astype(int) - rgb).max() <= 1
+
+
+def test_downscale_to():
+    img = Image.new("RGB", (400, 100))
+    small = imaging.downscale_to(img, 10_000)
+    assert small.size[0] * small.size[1] <= 10_000
+    assert abs(small.size[0] / small.size[1] - 4) < 0.1
+    assert imaging.downscale_to(img, 1_000_000) is img

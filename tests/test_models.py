@@ -1,0 +1,187 @@
+"""Generators and discriminator: fidelity to the paper, any depth, skip gates, config round-trips."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from pix2pix_demo.models import (GeneratorConfig, SkipGate, build_discriminator, build_generator,
+                                 encoder_outputs, skip_gates)
+
+
+def _gates(model):
+    return [layer for layer in model.layers if isinstance(layer, SkipGate)]
+
+
+# ---------------------------------------------------------------------------------------------- fidelity
+def test_paper_unet_has_the_papers_parameter_count():
+    model = build_generator("unet", image_size=256)
+    assert model.count_params() == 54_425_859
+    assert model.input_shape == (None, 256, 256, 3)
+    assert model.output_shape == (None, 256, 256, 3)
+    assert len(_gates(model)) == 7  # 8 encoder levels → 7 skips
+    assert [model.get_layer(f"enc_{i}").output.shape[-1] for i in range(1, 9)] == \
+        [64, 128, 256, 512, 512, 512, 512, 512]
+
+
+def test_paper_encoder_decoder_parameter_count_and_no_skips():
+    model = build_generator("encoder_decoder", image_size=256)
+    assert model.count_params() == 39_087_363
+    assert model.output_shape == (None, 256, 256, 3)
+    assert _gates(model) == []
+    assert skip_gates(model) == []
+    assert not any("concat" in layer.name for layer in model.layers)
+
+
+def test_paper_patchgan_parameter_count():
+    d = build_discriminator(3, 3, 256)
+    assert d.count_params() == 2_770_433
+    # 70×70 PatchGAN on 256 px: a 30×30 grid of real/fake logits.
+    assert d.output_shape == (None, 30, 30, 1)
+
+
+def test_skip_gates_are_not_parameters():
+    cfg = GeneratorConfig(arch="unet", image_size=32, base_filters=4, max_filters=16)
+    model = build_generator(cfg)
+    assert len(skip_gates(model)) == cfg.num_skips == 4
+    assert all(float(g.numpy()) == 1.0 for g in skip_gates(model))
+    trainable = {id(v) for v in model.trainable_variables}
+    assert not any(id(g) in trainable for g in skip_gates(model))
+
+
+# ------------------------------------------------------------------------------------------- any depth
+@pytest.mark.parametrize("size, filters", [(128, {}), (512, dict(base_filters=4, max_filters=16)), (64, {})])
+def test_unet_any_power_of_two_size(size, filters):
+    model = build_generator("unet", image_size=size, **filters)
+    assert model.output_shape == (None, size, size, 3)
+    levels = int(np.log2(size))
+    assert len(_gates(model)) == levels - 1
+    # Down to 1×1 at the bottleneck.
+    assert tuple(model.get_layer(f"enc_{levels}").output.shape[1:3]) == (1, 1)
+
+
+def test_unet_output_runs_at_its_size():
+    model = build_generator("unet", image_size=64, base_filters=4, max_filters=16)
+    y = model(np.zeros((2, 64, 64, 3), np.float32), training=False).numpy()
+    assert y.shape == (2, 64, 64, 3)
+    assert np.all(np.abs(y) <= 1.0)  # tanh output
+
+
+@pytest.mark.parametrize("arch", ["unet", "encoder_decoder"])
+def test_num_levels_limits_the_depth(arch):
+    cfg = GeneratorConfig(arch=arch, image_size=64, base_filters=4, max_filters=16, num_levels=3)
+    model = build_generator(cfg)
+    assert cfg.levels == 3
+    assert model.output_shape == (None, 64, 64, 3)
+    assert tuple(model.get_layer("enc_3").output.shape[1:3]) == (8, 8)  # 64 / 2**3
+    with pytest.raises(ValueError):
+        model.get_layer("enc_4")
+    assert len(_gates(model)) == (2 if arch == "unet" else 0)
+    assert len(encoder_outputs(model)) == 3
+
+
+def test_num_levels_changes_the_parameter_count():
+    deep = build_generator("unet", image_size=64, base_filters=4, max_filters=16)
+    shallow = build_generator("unet", image_size=64, base_filters=4, max_filters=16, num_levels=3)
+    assert shallow.count_params() < deep.count_params()
+
+
+@pytest.mark.parametrize("in_channels, out_channels", [(1, 3), (3, 2)])
+def test_mobilenet_unet_builds_for_any_channels(in_channels, out_channels):
+    model = build_generator("mobilenet_unet", image_size=32, in_channels=in_channels, out_channels=out_channels,
+                            base_filters=8, max_filters=16, alpha=0.35)
+    assert model.name == "mobilenet_unet"
+    assert model.input_shape == (None, 32, 32, in_channels)
+    assert model.output_shape == (None, 32, 32, out_channels)
+    assert len(skip_gates(model)) == 4
+    y = model(np.zeros((1, 32, 32, in_channels), np.float32), training=False)
+    assert y.shape == (1, 32, 32, out_channels)
+    feats = encoder_outputs(model)
+    assert [f.shape[1] for f in feats] == [16, 8, 4, 2, 1]
+
+
+def test_discriminator_any_channels_and_size():
+    d = build_discriminator(1, 2, 64, base_filters=8)
+    assert d.input_shape == [(None, 64, 64, 1), (None, 64, 64, 2)]
+    out = d([np.zeros((2, 64, 64, 1), np.float32), np.zeros((2, 64, 64, 2), np.float32)], training=False)
+    assert out.shape[0] == 2 and out.shape[-1] == 1
+
+
+# -------------------------------------------------------------------------------------------- ablation
+def test_switching_a_skip_off_changes_the_output_and_restoring_it_does_not():
+    import keras
+
+    keras.utils.set_random_seed(3)
+    model = build_generator("unet", image_size=32, base_filters=8, max_filters=16, dropout=0.0)
+    rng = np.random.default_rng(0)
+    # Re-draw the kernels wider than the N(0, 0.02) GAN init, so that even the innermost skip's contribution
+    # reaches the output well above float noise.
+    for w in model.trainable_weights:
+        if len(w.shape) == 4:
+            w.assign(rng.normal(0.0, 0.15, w.shape).astype(np.float32))
+    x = rng.uniform(-1, 1, (2, 32, 32, 3)).astype(np.float32)
+    original = model(x, training=False).numpy()
+    gates = skip_gates(model)
+    assert len(gates) == 4
+    for i, gate in enumerate(gates):
+        gate.assign(0.0)
+        ablated = model(x, training=False).numpy()
+        assert np.abs(ablated - original).max() > 1e-2, f"switching skip {i} off changed nothing"
+        gate.assign(1.0)
+        np.testing.assert_allclose(model(x, training=False).numpy(), original, atol=1e-6)
+
+
+def test_skip_gates_are_ordered_outermost_first():
+    model = build_generator("unet", image_size=32, base_filters=4, max_filters=16)
+    names = [layer.name for layer in sorted(_gates(model), key=lambda g: int(g.name.rsplit("_", 1)[1]))]
+    assert names == ["skip_1", "skip_2", "skip_3", "skip_4"]
+    # skip_1 carries the outermost (largest) encoder map.
+    assert tuple(model.get_layer("skip_1").output.shape[1:3]) == (16, 16)
+    assert tuple(model.get_layer("skip_4").output.shape[1:3]) == (2, 2)
+
+
+# ---------------------------------------------------------------------------------------------- config
+@pytest.mark.parametrize("cfg", [
+    GeneratorConfig(arch="unet", image_size=64, in_channels=1, out_channels=2, base_filters=4, max_filters=16,
+                    num_levels=4, dropout=0.3, dropout_levels=2),
+    GeneratorConfig(arch="encoder_decoder", image_size=32, base_filters=8, max_filters=32),
+    GeneratorConfig(arch="mobilenet_unet", image_size=32, in_channels=1, base_filters=8, max_filters=16, alpha=0.35),
+])
+def test_config_json_round_trip_rebuilds_the_same_architecture(cfg):
+    restored = GeneratorConfig.from_dict(json.loads(cfg.to_json()))
+    assert restored == cfg
+    a, b = build_generator(cfg), build_generator(restored)
+    assert a.count_params() == b.count_params()
+    assert [tuple(w.shape) for w in a.weights] == [tuple(w.shape) for w in b.weights]
+    assert [layer.name for layer in a.layers] == [layer.name for layer in b.layers]
+    assert b.config == restored
+
+
+def test_config_differences_change_the_architecture():
+    a = build_generator("unet", image_size=32, base_filters=4, max_filters=16)
+    b = build_generator("unet", image_size=32, base_filters=8, max_filters=16)
+    assert a.count_params() != b.count_params()
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    (dict(arch="resnet"), "arch"),
+    (dict(image_size=100), "power of two"),
+    (dict(image_size=0), "power of two"),
+    (dict(image_size=32, num_levels=6), "num_levels"),
+    (dict(image_size=32, num_levels=0), "num_levels"),
+    (dict(arch="mobilenet_unet", image_size=16), "32"),
+])
+def test_invalid_configs_raise_value_error(kwargs, words):
+    with pytest.raises(ValueError, match=words):
+        GeneratorConfig(**kwargs)
+    with pytest.raises(ValueError):
+        build_generator(**kwargs) if "arch" in kwargs else build_generator("unet", **kwargs)
+
+
+def test_unknown_config_keys_are_refused():
+    d = GeneratorConfig().to_dict()
+    d["wings"] = 2
+    with pytest.raises(ValueError, match="wings"):
+        GeneratorConfig.from_dict(d)
