@@ -61,7 +61,10 @@ def evaluate_arrays(task: Task, generator, x: np.ndarray, y: np.ndarray) -> dict
     from .training import predict
 
     pred = predict(generator, x)
-    metrics = image_metrics(decode_batch(task, x, pred), decode_batch(task, x, y))
+    target = decode_batch(task, x, y)
+    metrics = image_metrics(decode_batch(task, x, pred), target)
+    if task.color_space == "lab":  # the gray-only baseline: a = b = 0, i.e. the input itself
+        metrics["psnr_gray_baseline"] = image_metrics(decode_batch(task, x, np.zeros_like(y)), target)["psnr"]
     metrics["params"] = int(generator.count_params())
     metrics["forward_ms"] = forward_ms(generator, x.shape[1], x.shape[-1])
     return metrics

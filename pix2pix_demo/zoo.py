@@ -161,6 +161,10 @@ def write_card(weights, data_root, cache="cache") -> Path:
             commands.append(command_line(TrainConfig(**cfg["training"]), f"runs/{task}/{arch}"))
         if (weights / task / "contact.jpg").exists():
             sheets.append(f"### {task}\n\n![{task}: input | {' | '.join(ARCHS)} | target]({task}/contact.jpg)\n")
+    baselines = {json.loads(p.read_text()).get("psnr_gray_baseline") for p in weights.glob("colorize/*/metrics.json")}
+    baselines.discard(None)
+    if baselines:
+        rows.append(f"\nColorize, gray-only baseline (a = b = 0) on the same split: PSNR {min(baselines):.2f} dB.")
     table, sheets = "\n".join(rows), "\n".join(sheets)
     emoji = "\n".join(f"| {name} | {lic} | {author} |" for name, (lic, author) in EMOJI_SETS.items())
     recipes = "\n".join(f"| {t} | " + " | ".join(str(r[k]) for k in ("image_size", "base_filters", "max_filters",
