@@ -144,6 +144,7 @@ def write_card(weights, data_root, cache="cache") -> Path:
     from .export import write_manifest
 
     weights, data_root = Path(weights), Path(data_root)
+    write_manifest(weights)  # the models were just (re)published: loading them checks the manifest
     for task in TASKS:
         if (weights / task).is_dir():
             contact_sheet(task, weights, task_data(task, data_root, Path(cache)))
