@@ -15,6 +15,7 @@ A run folder holds::
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import signal
@@ -112,6 +113,14 @@ class TrainConfig:
     max_images: int | None = None
     weights_dtype: str = "float16"
     extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        """Read a saved ``run.json``; settings this version no longer has are ignored with a warning."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        if set(d) - known:
+            log.warning("ignoring unknown run settings: %s", ", ".join(sorted(set(d) - known)))
+        return cls(**{k: v for k, v in d.items() if k in known})
 
     def generator_config(self, task: Task) -> GeneratorConfig:
         return GeneratorConfig(arch=self.arch, image_size=self.image_size or task.image_size,
@@ -268,7 +277,7 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, devices: int 
         saved = json.loads(run_file.read_text())
         if cfg.steps:  # an explicit --steps on resume sets a new target (e.g. to train longer)
             saved["steps"] = cfg.steps
-        cfg = TrainConfig(**saved)
+        cfg = TrainConfig.from_dict(saved)
     out.mkdir(parents=True, exist_ok=True)
     run_file.write_text(json.dumps(asdict(cfg), indent=2))
 

@@ -159,7 +159,7 @@ def write_card(weights, data_root, cache="cache") -> Path:
             rows.append(f"| {task} | {arch} | {m['l1']:.4f} | {m['psnr']:.2f} | {m['ssim']:.3f} | "
                         f"{m['colourfulness']:.1f} / {m['colourfulness_target']:.1f} | {m['params'] / 1e6:.2f} M | "
                         f"{m['forward_ms']:.1f} | {m['training_steps']} | {m['wall_time_s'] / 60:.0f} min |")
-            commands.append(command_line(TrainConfig(**cfg["training"]), f"runs/{task}/{arch}"))
+            commands.append(command_line(TrainConfig.from_dict(cfg["training"]), f"runs/{task}/{arch}"))
         if (weights / task / "contact.jpg").exists():
             sheets.append(f"### {task}\n\n![{task}: input | {' | '.join(ARCHS)} | target]({task}/contact.jpg)\n")
     baselines = {json.loads(p.read_text()).get("psnr_gray_baseline") for p in weights.glob("colorize/*/metrics.json")}
