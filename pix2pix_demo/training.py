@@ -262,10 +262,11 @@ def _sublayers(layer):
 def recalibrate_batchnorm(generator: keras.Model, dataset, batches: int = 100) -> int:
     """Precise BatchNorm: recompute every moving mean and variance with the final weights.
 
-    During training the moving averages trail weights that keep changing, so inference mode (which the app uses,
-    for deterministic output) came out worse than training mode: on the sketch U-Net, validation L1 0.361 vs
-    0.320. Averaging the batch statistics of ``batches`` training batches, with dropout off as at inference,
-    brought inference mode to 0.331. Returns the number of batches used.
+    During training the moving averages trail weights that keep changing, so inference mode (deterministic,
+    what the app uses) can drift far from training mode. Measured on the validation split, L1 in [-1, 1]:
+    night2day U-Net 0.462 with the moving averages, 0.199 after averaging 100 training batches' statistics with
+    dropout off (training mode: 0.200); sketch U-Net 0.292 before, 0.303 after (96 images). One rule for every
+    model: always recalibrate. Returns the number of batches used.
     """
     layers_ = list(_sublayers(generator))
     norms = [layer for layer in layers_ if isinstance(layer, keras.layers.BatchNormalization)]
