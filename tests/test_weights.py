@@ -1,0 +1,108 @@
+"""Pinned checks on the shipped models in weights/: they load, translate, match the manifest and fit the budget,
+and on fixed validation inputs the U-Net beats the encoder-decoder (the paper's Table 2 finding)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pix2pix_demo import data as data_mod
+from pix2pix_demo.export import WeightsError, sha256, verify_manifest
+from pix2pix_demo.inference import WEIGHTS_DIR, load
+from pix2pix_demo.models import ARCHS
+from pix2pix_demo.tasks import TASKS, get_task
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+BUDGET_MB = 100
+SHIPPED = [(t, a) for t in TASKS for a in ARCHS if (WEIGHTS_DIR / t / a / "config.json").exists()]
+PAIRED_TASKS = [t for t in TASKS if {(t, "unet"), (t, "encoder_decoder")} <= set(SHIPPED)]
+
+
+def test_weights_folder_ships_models_with_a_manifest_and_card():
+    assert SHIPPED, f"no shipped model folders in {WEIGHTS_DIR}"
+    manifest = json.loads((WEIGHTS_DIR / "manifest.json").read_text())["sha256"]
+    for task, arch in SHIPPED:
+        for name in ("config.json", "model.safetensors", "metrics.json"):
+            assert f"{task}/{arch}/{name}" in manifest
+    card = (WEIGHTS_DIR / "README.md").read_text()
+    assert card.startswith("---\n") and "## Data and credits" in card
+
+
+def test_every_file_matches_the_manifest():
+    manifest = json.loads((WEIGHTS_DIR / "manifest.json").read_text())["sha256"]
+    mismatched = [rel for rel, digest in manifest.items() if sha256(WEIGHTS_DIR / rel) != digest]
+    assert mismatched == []
+
+
+def test_weights_stay_under_budget():
+    total = sum(p.stat().st_size for p in WEIGHTS_DIR.rglob("*") if p.is_file())
+    assert total < BUDGET_MB * 1e6, f"weights/ is {total / 1e6:.1f} MB"
+
+
+@pytest.mark.parametrize("task,arch", SHIPPED, ids=[f"{t}-{a}" for t, a in SHIPPED])
+def test_shipped_model_loads_and_translates(task, arch):
+    tr = load(task, arch)
+    assert tr.config.arch == arch and tr.task.name == task
+    metrics = tr.metrics
+    assert {"l1", "psnr", "ssim", "colourfulness", "params", "forward_ms", "training_steps"} <= set(metrics)
+    assert metrics["params"] == tr.params
+    rng = np.random.default_rng(0)
+    if task == "sketch":
+        img = Image.new("RGB", (300, 200), "white")
+        arr = np.asarray(img).copy()
+        arr[60:140, 100:104] = 0
+        arr[60:64, 100:200] = 0
+        img = Image.fromarray(arr)
+    else:
+        img = Image.fromarray(rng.integers(0, 255, (150, 230, 3), np.uint8))
+    out = tr(img)
+    assert out.size == img.size and out.mode == "RGB"
+    assert np.asarray(out).std() > 1.0  # not a blank picture
+
+
+def test_a_tampered_file_is_named(tmp_path):
+    task, arch = SHIPPED[0]
+    import shutil
+
+    root = tmp_path / "weights"
+    shutil.copytree(WEIGHTS_DIR, root)
+    config = root / task / arch / "config.json"
+    config.write_text(config.read_text() + " ")
+    with pytest.raises(WeightsError, match=f"{task}/{arch}/config.json"):
+        verify_manifest(root / task / arch)
+
+
+def _validation_inputs(task: str, tmp_path: Path, n: int = 8):
+    """Fixed validation items of the task's training data (never part of its training split)."""
+    if not SHARED.exists():
+        pytest.fail(f"the shared training data is not at {SHARED}; CI provides it as ../shared")
+    if task == "sketch":
+        from pix2pix_demo.emoji import iter_icons, render_svg
+
+        folder = tmp_path / "emoji"
+        folder.mkdir()
+        for set_name in ("noto", "twemoji"):
+            val = [(name, svg) for name, svg in iter_icons(SHARED / "emoji" / set_name)
+                   if data_mod.in_validation(f"{set_name}__{name}.png")]
+            for name, svg in val[::max(1, len(val) // (n // 2))][:n // 2]:  # spread over the set
+                render_svg(svg, 256).save(folder / f"{set_name}__{name}.png")
+        ds = data_mod.find_dataset(folder)
+        return ds, ds.items
+    ds = data_mod.find_dataset(SHARED / "photos")
+    return ds, data_mod.split(ds, 0.1)[1][:n]
+
+
+@pytest.mark.parametrize("task", PAIRED_TASKS)
+def test_unet_beats_encoder_decoder_on_fixed_validation_inputs(task, tmp_path):
+    ds, items = _validation_inputs(task, tmp_path)
+    assert len(items) >= 4
+    l1 = {}
+    for arch in ("unet", "encoder_decoder"):
+        tr = load(task, arch)
+        x, y = data_mod.validation_arrays(get_task(task), ds, items, tr.config.image_size)
+        l1[arch] = float(np.mean(np.abs(tr.forward(x) - y)))
+    assert l1["unet"] < l1["encoder_decoder"], l1
