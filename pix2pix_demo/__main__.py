@@ -67,7 +67,7 @@ def _add_evaluate(sub):
     p = sub.add_parser("evaluate", help="L1 / PSNR / SSIM / colourfulness / params / latency per generator")
     p.add_argument("--task", required=True, choices=list(TASKS))
     p.add_argument("--data", required=True)
-    p.add_argument("--arch", nargs="+", default=list(ARCHS), choices=ARCHS)
+    p.add_argument("--arch", nargs="+", choices=ARCHS, help="default: every shipped generator of the task")
     p.add_argument("--weights", nargs="*", default=[], metavar="ARCH=PATH", help="override a model's weights")
     p.add_argument("--split", choices=["auto", "val", "all"], default="auto",
                    help="auto: the validation split of an image folder, all of a paired folder")
@@ -158,8 +158,12 @@ def cmd_evaluate(a):
     from .evaluation import evaluate, markdown_table, save_json
     from .tasks import get_task
 
+    from .inference import WEIGHTS_DIR
+
     overrides = dict(w.split("=", 1) for w in a.weights)
-    results = evaluate(get_task(a.task), a.data, a.arch, overrides, a.split, direction=a.direction)
+    archs = a.arch or [arch for arch in ARCHS if arch in overrides
+                       or (WEIGHTS_DIR / a.task / arch / "config.json").exists()] or list(ARCHS)
+    results = evaluate(get_task(a.task), a.data, archs, overrides, a.split, direction=a.direction)
     print(markdown_table(a.task, results))
     if a.json:
         save_json(a.json, {a.task: results})

@@ -161,7 +161,9 @@ def write_card(weights, data_root, cache="cache") -> Path:
                         f"{m['forward_ms']:.1f} | {m['training_steps']} | {m['wall_time_s'] / 60:.0f} min |")
             commands.append(command_line(TrainConfig.from_dict(cfg["training"]), f"runs/{task}/{arch}"))
         if (weights / task / "contact.jpg").exists():
-            sheets.append(f"### {task}\n\n![{task}: input | {' | '.join(ARCHS)} | target]({task}/contact.jpg)\n")
+            shown = [a for a in ARCHS if (weights / task / a / "config.json").exists()]
+            sheets.append(f"### {task}: input | {' | '.join(shown)} | target\n\n"
+                          f"![{task}: input | {' | '.join(shown)} | target]({task}/contact.jpg)\n")
     baselines = {json.loads(p.read_text()).get("psnr_gray_baseline") for p in weights.glob("colorize/*/metrics.json")}
     baselines.discard(None)
     if baselines:
@@ -204,10 +206,10 @@ picture = pix2pix_demo.load("colorize", "unet")("photo.jpg")
 {table}
 
 Reproduce the table: `python -m pix2pix_demo evaluate --task TASK --data DATA` (DATA: `cache/emoji256` for sketch,
-`../shared/data/photos` for the others). Forward ms is the median batch-1 latency on the training machine (2 CPU
+made by `render-emoji`, and `../shared/data/photos` for the others); it evaluates every shipped generator of the task. Forward ms is the median batch-1 latency on the training machine (2 CPU
 cores), so it varies with the machine.
 
-## Contact sheets (input | unet | encoder_decoder | mobilenet_unet | target)
+## Contact sheets (validation images)
 
 {sheets}
 
