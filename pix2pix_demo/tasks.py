@@ -15,6 +15,7 @@ A :class:`Task` says three things:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -111,10 +112,14 @@ def _decode_lab(x, y):
     return imaging.lab_to_rgb(lab)
 
 
+@functools.cache
+def _L_table() -> np.ndarray:
+    return imaging.rgb_to_lab(np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, -1)[None])[0, :, 0]
+
+
 def _gray_L(rgb: np.ndarray) -> np.ndarray:
     """CIELAB L of the image's gray version, through a 256-entry table (cheap even at 24 megapixels)."""
-    table = imaging.rgb_to_lab(np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, -1)[None])[0, :, 0]
-    return table[imaging.luminance(rgb).round().astype(np.uint8)][..., None]
+    return _L_table()[imaging.luminance(rgb).round().astype(np.uint8)][..., None]
 
 
 def _colorize_prepare(img, size):

@@ -238,8 +238,9 @@ class Checkpointer(StepCallback):
 def predict(generator: keras.Model, x: np.ndarray, batch_size: int = 8) -> np.ndarray:
     """Deterministic inference (dropout off, BatchNorm in inference mode) in batches."""
     fn = getattr(generator, "_p2p_predict", None)
-    if fn is None:
-        fn = generator._p2p_predict = tf.function(lambda t: generator(t, training=False), reduce_retracing=True)
+    if fn is None:  # any batch size, one trace (a short last batch must not retrace)
+        spec = tf.TensorSpec([None, *generator.input_shape[1:]], tf.float32)
+        fn = generator._p2p_predict = tf.function(lambda t: generator(t, training=False), input_signature=[spec])
     return np.concatenate([fn(tf.constant(x[i:i + batch_size])).numpy() for i in range(0, len(x), batch_size)])
 
 
