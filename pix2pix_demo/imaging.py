@@ -246,10 +246,6 @@ def ink_of(gray: np.ndarray) -> np.ndarray:
     return 1.0 - g
 
 
-def has_ink(drawing: np.ndarray, threshold: float = 0.5) -> bool:
-    return bool((ink_of(drawing) > threshold).any())
-
-
 def canonical_sketch(drawing: np.ndarray, size: int = 256, fit: bool = True, width: float | None = None,
                      margin: float = FIT_MARGIN) -> np.ndarray:
     """Bring any line drawing into the canonical stroke style: binarise → skeleton → redraw at a fixed width.

@@ -77,11 +77,6 @@ class Translator:
         out = self(image, skips)
         return out, (time.perf_counter() - t0) * 1000
 
-    def model_input(self, image) -> np.ndarray:
-        """What the generator sees for ``image`` (e.g. the canonical sketch), as a uint8 picture."""
-        x, _ = self.task.prepare(imaging.open_image(image), self.config.image_size)
-        return np.clip((x[..., 0] + 1.0) * 127.5, 0, 255).astype(np.uint8)
-
     def features(self, image) -> list[np.ndarray]:
         """Encoder feature maps at each level (outermost first), each H×W×C for one image."""
         if self._features is None:

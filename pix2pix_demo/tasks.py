@@ -68,16 +68,18 @@ def _sketch_pair(rgb, rng):
     return np.repeat(drawing[..., None], 3, -1), rgb
 
 
+def _sketch_encode(a, size, fit):
+    return imaging.canonical_sketch(a, size=size, fit=fit)[..., None].astype(np.float32) / 127.5 - 1.0
+
+
 def _sketch_input(a):
-    return imaging.canonical_sketch(a, size=a.shape[0], fit=False)[..., None].astype(np.float32) / 127.5 - 1.0
+    """A training drawing, already cropped like its target: canonical strokes, no fitting."""
+    return _sketch_encode(a, a.shape[0], fit=False)
 
 
 def _sketch_prepare(img, size):
-    return _sketch_input_fit(np.asarray(img), size), img.size
-
-
-def _sketch_input_fit(a, size):
-    return imaging.canonical_sketch(a, size=size, fit=True)[..., None].astype(np.float32) / 127.5 - 1.0
+    """A user's drawing: fitted to its content first, the way the training drawings were cropped."""
+    return _sketch_encode(np.asarray(img), size, fit=True), img.size
 
 
 def _sketch_finish(y, original_size):
