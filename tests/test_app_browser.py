@@ -187,16 +187,22 @@ def test_sketch_example_loads_into_the_pad(page):
 
 
 # -------------------------------------------------------------------------------------------- photos
+def slider_images(pg, slider: str) -> list:
+    """Wait until both pictures of an ImageSlider have loaded; return [natural width, height, src] of each."""
+    pg.wait_for_function("""(sel) => { const im = document.querySelectorAll(sel + ' img');
+        return im.length >= 2 && Array.from(im).every(i => i.complete && i.naturalWidth > 0); }""",
+                         arg=slider, timeout=TIMEOUT)
+    return pg.evaluate("(sel) => Array.from(document.querySelectorAll(sel + ' img'))"
+                       ".map(i => [i.naturalWidth, i.naturalHeight, i.src])", slider)
+
+
 def test_day_night_slider_shows_the_full_size_result(page, tmp_path):
     pg = page
     path = tmp_path / "meadow_big.jpg"
     Image.open(EXAMPLES / "photos" / "meadow.jpg").resize((1000, 700)).save(path, quality=92)
     pg.get_by_role("tab", name="Day ↔ Night").click()
     pg.locator("#dn-photo input[type=file]").set_input_files(str(path))
-    pg.wait_for_function("""() => { const im = document.querySelectorAll('#dn-slider img');
-        return im.length >= 2 && Array.from(im).every(i => i.complete && i.naturalWidth > 0); }""", timeout=TIMEOUT)
-    sizes = pg.evaluate("Array.from(document.querySelectorAll('#dn-slider img')).map(i => [i.naturalWidth, "
-                        "i.naturalHeight, i.src])")
+    sizes = slider_images(pg, "#dn-slider")
     assert [s[:2] for s in sizes[:2]] == [[1000, 700], [1000, 700]]
     assert sizes[1][2].endswith("night.jpg")
     link = pg.locator("#dn-file a").first
@@ -218,10 +224,7 @@ def test_colorize_slider_and_original_colours(page, tmp_path):
     Image.open(EXAMPLES / "photos" / "cat.jpg").resize((900, 600)).save(path)
     pg.get_by_role("tab", name="Colorize").click()
     pg.locator("#col-photo input[type=file]").set_input_files(str(path))
-    pg.wait_for_function("""() => { const im = document.querySelectorAll('#col-slider img');
-        return im.length >= 2 && Array.from(im).every(i => i.complete && i.naturalWidth > 0); }""", timeout=TIMEOUT)
-    srcs = pg.evaluate("Array.from(document.querySelectorAll('#col-slider img')).map(i => [i.naturalWidth, "
-                       "i.naturalHeight, i.src])")
+    srcs = slider_images(pg, "#col-slider")
     assert [s[:2] for s in srcs[:2]] == [[900, 600], [900, 600]]
     assert srcs[0][2].endswith("gray.png") and srcs[1][2].endswith("colorized.png")
     assert colourfulness(fetch(srcs[0][2])) < 1, "left: the upload turned to gray"
