@@ -4,8 +4,8 @@
   CMYK, palette, first frame of an animation), with clear :class:`ImageError` messages for bad input.
 * Sketch strokes: :func:`extract_sketch` draws lines from a picture, :func:`canonical_sketch` brings any drawing
   into the one stroke style the sketch models were trained on (binarise → skeleton → redraw at a fixed width).
-* Full-resolution output: :func:`letterbox` / :func:`unletterbox` fit any aspect into the square model input, and
-  :func:`guided_upsample` applies a low-resolution colour transform to the full-resolution photo.
+* Model inputs of any aspect: :func:`letterbox` / :func:`unletterbox` fit a picture into the square model input
+  and back. (The full-resolution output is :mod:`pix2pix_demo.fullres`, in TensorFlow.)
 """
 
 from __future__ import annotations
@@ -125,12 +125,21 @@ class Letterbox:
     original: tuple[int, int]  # width, height of the input
 
 
-def letterbox(rgb: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
-    """Resize so the long side is ``size`` and reflect-pad to a square. ``rgb`` is H×W×C float32 or uint8."""
-    h, w = rgb.shape[:2]
+def letterbox(img, size: int) -> tuple[np.ndarray, Letterbox]:
+    """Resize so the long side is ``size`` and reflect-pad to a square.
+
+    ``img`` is an H×W×C float32 array (the result keeps its values) or a PIL image (resized by Pillow, fast even
+    at 24 megapixels; the result is H×W×C uint8).
+    """
+    w, h = img.size if isinstance(img, Image.Image) else (img.shape[1], img.shape[0])
     s = size / max(h, w)
     nw, nh = max(1, round(w * s)), max(1, round(h * s))
-    small = resize_array(rgb, (nw, nh), Image.Resampling.BICUBIC if s > 1 else Image.Resampling.BOX)
+    resample = Image.Resampling.BICUBIC if s > 1 else Image.Resampling.BOX
+    if isinstance(img, Image.Image):
+        small = np.asarray(img.resize((nw, nh), resample))
+        small = small[..., None] if small.ndim == 2 else small
+    else:
+        small = resize_array(img, (nw, nh), resample)
     left, top = (size - nw) // 2, (size - nh) // 2
     pad = ((top, size - nh - top), (left, size - nw - left), (0, 0))
     mode = "reflect" if min(nh, nw) > max(pad[0][1], pad[1][1], top, left) else "edge"
@@ -150,33 +159,6 @@ def box_filter(x: np.ndarray, r: int) -> np.ndarray:
     return uniform_filter(x, size=(2 * r + 1, 2 * r + 1) + (1,) * (x.ndim - 2), mode="reflect")
 
 
-def guided_upsample(lo_in: np.ndarray, lo_out: np.ndarray, hi_in: np.ndarray, radius: int = 4,
-                    eps: float = 1e-3, chunk_rows: int = 512) -> np.ndarray:
-    """Apply the colour transform ``lo_in → lo_out`` to the full-resolution ``hi_in`` (all float32 in [0, 1]).
-
-    A fast guided filter (He & Sun, 2015): per channel, fit a local affine map ``out = a·in + b`` at low
-    resolution, smooth ``a`` and ``b``, up-sample them bilinearly, and apply them to the full-resolution pixels.
-    Edges come from the full-resolution photo, so the result is as sharp as the input. Works in row chunks so a
-    24-megapixel photo never holds more than a few full-size float planes at once.
-    """
-    H, W = hi_in.shape[:2]
-    out = np.empty((H, W, lo_out.shape[-1]), np.float32)
-    coeffs = []
-    for c in range(lo_out.shape[-1]):
-        I, p = lo_in[..., c], lo_out[..., c]
-        mI, mp = box_filter(I, radius), box_filter(p, radius)
-        cov = box_filter(I * p, radius) - mI * mp
-        var = box_filter(I * I, radius) - mI * mI
-        a = cov / (var + eps)
-        b = mp - a * mI
-        coeffs.append((resize_array(box_filter(a, radius), (W, H)), resize_array(box_filter(b, radius), (W, H))))
-    for c, (a, b) in enumerate(coeffs):
-        for y in range(0, H, chunk_rows):
-            sl = slice(y, y + chunk_rows)
-            out[sl, :, c] = a[sl] * hi_in[sl, :, c] + b[sl]
-    return np.clip(out, 0.0, 1.0, out=out)
-
-
 # --------------------------------------------------------------------------------------------- CIELAB
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     """uint8 or [0, 1] float RGB → float32 CIELAB (L in 0..100), via scikit-image."""
@@ -186,23 +168,19 @@ def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     return rgb2lab(x).astype(np.float32)
 
 
-def lab_to_rgb(lab: np.ndarray, chunk_pixels: int = 1_000_000) -> np.ndarray:
-    """float CIELAB → uint8 RGB via scikit-image, in chunks of rows to bound memory on large photos."""
-    from skimage.color import lab2rgb
-
-    h, w = lab.shape[:2]
-    rows = max(1, chunk_pixels // max(w, 1))
-    out = np.empty((h, w, 3), np.uint8)
-    with warnings.catch_warnings():  # predicted colours outside the sRGB gamut are clipped: expected, not news
-        warnings.filterwarnings("ignore", message=".*negative Z values.*")
-        for y in range(0, h, rows):
-            out[y:y + rows] = np.clip(lab2rgb(lab[y:y + rows].astype(np.float64)) * 255.0 + 0.5, 0, 255)
-    return out
-
-
 def luminance(rgb: np.ndarray) -> np.ndarray:
     x = rgb.astype(np.float32)
     return x[..., 0] * 0.299 + x[..., 1] * 0.587 + x[..., 2] * 0.114
+
+
+def gray(img) -> np.ndarray:
+    """The gray version (ITU-R 601 luma, rounded) of a uint8 RGB array or PIL image, as H×W uint8.
+
+    Pillow's own conversion: the same numbers as ``luminance(rgb).round()`` to within one level, in a fraction
+    of the time on a 24-megapixel photo. Colorize uses it for training pairs and user photos alike.
+    """
+    img = img if isinstance(img, Image.Image) else Image.fromarray(np.asarray(img, np.uint8))
+    return np.asarray(img.convert("L") if img.mode != "L" else img)
 
 
 # ------------------------------------------------------------------------------------------ sketch strokes

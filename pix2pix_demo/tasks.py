@@ -22,7 +22,7 @@ from typing import Any, Callable
 import numpy as np
 from PIL import Image
 
-from . import imaging
+from . import fullres, imaging
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ AB_SCALE = 110.0  # CIELAB a and b lie roughly within ±110 for sRGB
 
 
 def _colorize_pair(rgb, rng):
-    return np.repeat(imaging.luminance(rgb).round().astype(np.uint8)[..., None], 3, -1), rgb
+    return np.repeat(imaging.gray(rgb)[..., None], 3, -1), rgb
 
 
 def _L_input(a):
@@ -111,31 +111,32 @@ def _ab_target(b):
 def _decode_lab(x, y):
     lab = np.concatenate([(np.asarray(x, np.float32)[..., :1] + 1.0) * 50.0,
                           np.asarray(y, np.float32)[..., :2] * AB_SCALE], -1)
-    return imaging.lab_to_rgb(lab)
+    return fullres.lab_to_rgb(lab)
 
 
 @functools.cache
 def _L_table() -> np.ndarray:
+    """CIELAB L of each of the 256 gray levels (scikit-image)."""
     return imaging.rgb_to_lab(np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, -1)[None])[0, :, 0]
 
 
 def _gray_L(rgb: np.ndarray) -> np.ndarray:
-    """CIELAB L of the image's gray version, through a 256-entry table (cheap even at 24 megapixels)."""
-    return _L_table()[imaging.luminance(rgb).round().astype(np.uint8)][..., None]
+    """CIELAB L of the image's gray version, through the 256-entry table."""
+    g = rgb[..., 0] if rgb.ndim == 3 and rgb.shape[-1] == 1 else imaging.gray(rgb)
+    return _L_table()[g][..., None]
 
 
 def _colorize_prepare(img, size):
-    L = _gray_L(np.asarray(img))
-    x, lb = imaging.letterbox(L / 50.0 - 1.0, size)
-    return x, (L, lb)
+    gray = imaging.gray(img)
+    small, lb = imaging.letterbox(Image.fromarray(gray), size)
+    return _L_table()[small] / 50.0 - 1.0, (gray, lb)
 
 
 def _colorize_finish(y, ctx):
     """Keep the input's own full-resolution L; take a and b from the model, up-sampled bilinearly."""
-    L, lb = ctx
-    h, w = L.shape[:2]
-    ab = imaging.resize_array(imaging.unletterbox(np.asarray(y, np.float32), lb) * AB_SCALE, (w, h))
-    return Image.fromarray(imaging.lab_to_rgb(np.concatenate([L, ab], -1)))
+    gray, lb = ctx
+    ab = imaging.unletterbox(np.asarray(y, np.float32), lb) * AB_SCALE
+    return Image.fromarray(fullres.compose_lab(gray, _L_table(), ab))
 
 
 # --------------------------------------------------------------------------------------------- day/night
@@ -152,21 +153,19 @@ def _night2day_pair(rgb, rng):
 
 
 def _photo_prepare(img, size):
-    full = np.asarray(img, np.float32) / 255.0
-    x, lb = imaging.letterbox(full, size)
-    return x * 2.0 - 1.0, (full, x, lb)
+    small, lb = imaging.letterbox(img, size)
+    x = small.astype(np.float32) / 255.0
+    return x * 2.0 - 1.0, (img, x, lb)
 
 
 def _photo_finish(y, ctx):
     """Apply the low-resolution colour transform to the full-resolution photo (fast guided filter)."""
-    full, x, lb = ctx
+    img, x, lb = ctx
     lo_in = imaging.unletterbox(x, lb)
-    lo_out = imaging.unletterbox((np.asarray(y, np.float32) + 1.0) / 2.0, lb)
-    if lo_in.shape[:2] == full.shape[:2]:
-        out = np.clip(lo_out, 0, 1)
-    else:
-        out = imaging.guided_upsample(lo_in, lo_out, full, radius=max(2, lb.size // 64))
-    return Image.fromarray((out * 255.0 + 0.5).astype(np.uint8))
+    lo_out = np.clip(imaging.unletterbox((np.asarray(y, np.float32) + 1.0) / 2.0, lb), 0.0, 1.0)
+    if lo_in.shape[:2] == (img.height, img.width):
+        return Image.fromarray((lo_out * 255.0 + 0.5).astype(np.uint8))
+    return Image.fromarray(fullres.guided_upsample(lo_in, lo_out, np.asarray(img), radius=max(2, lb.size // 64)))
 
 
 # ----------------------------------------------------------------------------------------------- registry

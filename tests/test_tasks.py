@@ -118,7 +118,7 @@ def test_colorize_finish_keeps_the_input_luminance(rng):
     assert out.shape == (37, 91, 3)
     assert imaging.colourfulness(out) > 5  # the colour came from y, not the input
     # The output's lightness (CIELAB L) is the gray input's, pixel for pixel, at full resolution.
-    gray_in = imaging.luminance(np.asarray(src)).round().astype(np.uint8)
+    gray_in = imaging.gray(src)
     L_in = imaging.rgb_to_lab(np.repeat(gray_in[..., None], 3, -1))[..., 0]
     L_out = imaging.rgb_to_lab(out)[..., 0]
     assert np.abs(L_out - L_in).mean() < 2.0
@@ -130,7 +130,7 @@ def test_colorize_with_zero_ab_returns_the_gray_picture(rng):
     src = photo_like(rng, 60, 40)
     x, ctx = task.prepare(src, SIZE)
     out = np.asarray(task.finish(np.zeros((SIZE, SIZE, 2), np.float32), ctx)).astype(int)
-    gray = imaging.luminance(np.asarray(src)).round()
+    gray = imaging.gray(src).astype(int)
     assert np.abs(out - gray[..., None]).max() <= 2
     assert imaging.colourfulness(out.astype(np.uint8)) < 2
 
