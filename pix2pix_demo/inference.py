@@ -15,17 +15,40 @@ import tensorflow as tf
 from PIL import Image
 
 from . import imaging
-from .export import WeightsError, load_model, read_metrics
+from .export import TFLITE, WeightsError, load_model, read_metrics
 from .models import encoder_outputs, skip_gates
 from .tasks import get_task
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 
 
-class Translator:
-    """A loaded generator plus its task's pre- and post-processing. Thread-safe."""
+BACKENDS = ("auto", "tf", "tflite")
 
-    def __init__(self, model, config: dict, folder: Path | None = None):
+
+def _interpreter(path: Path):
+    """A LiteRT interpreter (XNNPACK) for ``path``: ``ai_edge_litert`` if installed, else ``tf.lite``."""
+    import os
+    import warnings
+
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        Interpreter = tf.lite.Interpreter
+    with warnings.catch_warnings():  # tf.lite.Interpreter warns that it moved to ai_edge_litert
+        warnings.simplefilter("ignore")
+        interp = Interpreter(model_path=str(path), num_threads=os.cpu_count() or 1)
+    interp.allocate_tensors()
+    return interp
+
+
+class Translator:
+    """A loaded generator plus its task's pre- and post-processing. Thread-safe.
+
+    ``backend``: ``"tflite"`` runs plain forward passes in the LiteRT interpreter (the folder's ``model.tflite``);
+    ``"tf"`` in a ``tf.function``. Skip ablations and feature maps always use TensorFlow.
+    """
+
+    def __init__(self, model, config: dict, folder: Path | None = None, backend: str = "auto"):
         self.model = model
         self.config = model.config
         self.task = get_task(config["task"])
@@ -37,6 +60,22 @@ class Translator:
         self._gates = skip_gates(model)
         self._lock = threading.Lock()  # guards the skip gates, which are shared state
         self._features = None
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+        self._interp = None
+        tflite = folder / TFLITE if folder is not None else None
+        if backend == "tflite" and not (tflite and tflite.exists()):
+            raise WeightsError(f"{folder} has no {TFLITE}; export one with `python -m pix2pix_demo export-tflite`.")
+        if backend != "tf" and tflite is not None and tflite.exists():
+            self._interp = _interpreter(tflite)
+            detail = self._interp.get_input_details()[0]
+            if tuple(detail["shape"]) != (1, size, size, ch):
+                raise WeightsError(f"{tflite} expects input {tuple(detail['shape'])}, not (1, {size}, {size}, {ch}).")
+            self._tfl_in, self._tfl_out = detail["index"], self._interp.get_output_details()[0]["index"]
+
+    @property
+    def backend(self) -> str:
+        return "tflite" if self._interp is not None else "tf"
 
     @property
     def arch(self) -> str:
@@ -52,8 +91,11 @@ class Translator:
 
     def forward(self, x: np.ndarray, skips=None) -> np.ndarray:
         """Run the generator on an encoded batch. ``skips``: one bool per skip level (outermost first)."""
-        x = tf.convert_to_tensor(np.asarray(x, np.float32))
+        x = np.asarray(x, np.float32)
         with self._lock:
+            if (skips is None or all(skips)) and self._interp is not None:
+                return np.concatenate([self._invoke(xi[None]) for xi in x]) if len(x) else self._forward(x).numpy()
+            x = tf.convert_to_tensor(x)
             if skips is None or all(skips):
                 return self._forward(x).numpy()
             if len(skips) != len(self._gates):
@@ -65,6 +107,11 @@ class Translator:
             finally:
                 for gate in self._gates:
                     gate.assign(1.0)
+
+    def _invoke(self, x: np.ndarray) -> np.ndarray:
+        self._interp.set_tensor(self._tfl_in, x)
+        self._interp.invoke()
+        return self._interp.get_tensor(self._tfl_out).copy()
 
     def __call__(self, image, skips=None) -> Image.Image:
         """Translate ``image`` (PIL image, path, bytes or array) into a picture at the input's size."""
@@ -113,11 +160,14 @@ def resolve_weights(task: str, arch: str, weights=None) -> Path:
     raise WeightsError(f"{weights} holds no model: expected config.json in it, in {task}/{arch}/ or in model/.")
 
 
-def load(task: str, arch: str = "unet", weights=None) -> Translator:
-    """Load a translator for ``task``: ``load("sketch")(Image.open("cat.png"))``."""
+def load(task: str, arch: str = "unet", weights=None, backend: str = "auto") -> Translator:
+    """Load a translator for ``task``: ``load("sketch")(Image.open("cat.png"))``.
+
+    ``backend="auto"`` uses the folder's ``model.tflite`` (LiteRT + XNNPACK) when there is one, else TensorFlow.
+    """
     get_task(task)
     folder = resolve_weights(task, arch, weights)
     model, config = load_model(folder)
     if config["task"] != task:
         raise WeightsError(f"{folder} holds a {config['task']} model, not a {task} model.")
-    return Translator(model, config, folder)
+    return Translator(model, config, folder, backend)

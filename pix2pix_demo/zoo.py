@@ -39,6 +39,11 @@ RECIPES: dict[str, dict] = {
 }
 
 
+#: Tasks whose models also ship a ``model.tflite`` (LiteRT + XNNPACK): the live sketch pad, where every
+#: millisecond shows. ``benchmarks`` measures both back-ends side by side.
+LITE_TASKS = ("sketch",)
+
+
 def task_data(task: str, data_root: Path, cache: Path) -> Path:
     """The folder a task trains on: the rendered emoji for sketch, the photos otherwise."""
     if task == "sketch":
@@ -84,9 +89,20 @@ def train_all(data_root, runs="runs", weights="weights", tasks=None, archs=None,
 
 
 def publish(model_folder: Path, dest: Path) -> None:
+    """Copy a trained model folder into ``weights/<task>/<arch>``, adding ``model.tflite`` for LITE_TASKS."""
     dest.mkdir(parents=True, exist_ok=True)
     for name in ("config.json", "model.safetensors", "metrics.json"):
         shutil.copy2(model_folder / name, dest / name)
+    if dest.parent.name in LITE_TASKS:
+        write_tflite(dest)
+
+
+def write_tflite(folder: Path) -> Path:
+    """Convert the model in ``folder`` (as loaded from its float16 safetensors) to ``folder/model.tflite``."""
+    from .export import export_tflite, load_model
+
+    model, _ = load_model(folder)
+    return export_tflite(model, folder)
 
 
 # ------------------------------------------------------------------------------------------ model card
@@ -144,6 +160,10 @@ def write_card(weights, data_root, cache="cache") -> Path:
     from .export import write_manifest
 
     weights, data_root = Path(weights), Path(data_root)
+    for task in LITE_TASKS:
+        for folder in sorted((weights / task).glob("*/config.json")):
+            if not (folder.parent / "model.tflite").exists():
+                write_tflite(folder.parent)
     write_manifest(weights)  # the models were just (re)published: loading them checks the manifest
     for task in TASKS:
         if (weights / task).is_dir():
@@ -192,7 +212,9 @@ tags: [pix2pix, image-to-image, gan, sketch-to-image, colorization, day-to-night
 
 Small pix2pix generators for four tasks, three architectures each, trained on a 2-core CPU. Each folder
 `<task>/<arch>/` holds `config.json` (rebuilds the architecture), `model.safetensors` (float16 weights; safetensors
-cannot run code on load) and `metrics.json`. `manifest.json` holds the sha256 of every file; loading checks it.
+cannot run code on load) and `metrics.json`. The sketch models also ship `model.tflite` (the same float16 weights for
+the LiteRT interpreter with XNNPACK, which the benchmark measured faster than TensorFlow for the live sketch pad).
+`manifest.json` holds the sha256 of every file; loading checks it.
 
 ```python
 import pix2pix_demo

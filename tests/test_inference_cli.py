@@ -384,3 +384,35 @@ def test_hub_push_failure_is_a_hub_error(trained_model, monkeypatch, tmp_path):
         push(trained_model, "me/repo")
     with pytest.raises(HubError, match="not a model folder"):
         push(tmp_path, "me/repo")
+
+
+# ------------------------------------------------------------------------------------------- back-ends
+def test_tflite_backend_matches_tensorflow(model_copy):
+    from pix2pix_demo.export import TFLITE
+    from pix2pix_demo.zoo import write_tflite
+
+    tf_only = pix2pix_demo.load(TASK, "unet", weights=model_copy)
+    assert tf_only.backend == "tf"  # no model.tflite yet
+    write_tflite(model_copy)
+    assert (model_copy / TFLITE).stat().st_size > 0
+    lite = pix2pix_demo.load(TASK, "unet", weights=model_copy)
+    assert lite.backend == "tflite"
+    assert pix2pix_demo.load(TASK, "unet", weights=model_copy, backend="tf").backend == "tf"
+    x, _ = lite.task.prepare(_drawing(64, 48), lite.config.image_size)
+    batch = np.stack([x, -x])
+    got, want = lite.forward(batch), tf_only.forward(batch)
+    assert got.shape == want.shape
+    assert np.abs(got - want).mean() < 1e-2
+    assert np.abs(got[0] - got[1]).mean() > 1e-3  # each batch item ran separately
+    # A skip ablation needs the TensorFlow graph: it must still switch the skips.
+    off = lite.forward(x[None], [False] * lite.num_skips)
+    np.testing.assert_allclose(off, tf_only.forward(x[None], [False] * lite.num_skips), atol=1e-5)
+    assert np.abs(off - got[:1]).max() > 1e-4
+    np.testing.assert_array_equal(np.asarray(lite(_drawing(50, 40))).shape, (40, 50, 3))
+
+
+def test_backend_choice_is_checked(model_copy):
+    with pytest.raises(WeightsError, match="model.tflite"):
+        pix2pix_demo.load(TASK, "unet", weights=model_copy, backend="tflite")
+    with pytest.raises(ValueError, match="backend"):
+        pix2pix_demo.load(TASK, "unet", weights=model_copy, backend="onnx")
