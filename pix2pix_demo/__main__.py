@@ -73,6 +73,8 @@ def _add_evaluate(sub):
                    help="auto: the validation split of an image folder, all of a paired folder")
     p.add_argument("--direction", choices=["AtoB", "BtoA"])
     p.add_argument("--json", help="also write the results to this JSON file")
+    p.add_argument("--round-trip", action="store_true",
+                   help="day2night/night2day: also the PSNR of night2day(day2night(x)) against x")
 
 
 def _add_render(sub):
@@ -165,8 +167,20 @@ def cmd_evaluate(a):
                        or (WEIGHTS_DIR / a.task / arch / "config.json").exists()] or list(ARCHS)
     results = evaluate(get_task(a.task), a.data, archs, overrides, a.split, direction=a.direction)
     print(markdown_table(a.task, results))
+    out = {a.task: results}
+    if a.round_trip:
+        from .evaluation import round_trip
+
+        if a.task not in ("day2night", "night2day"):
+            raise ValueError("--round-trip is for day2night or night2day.")
+        out["round_trip"] = [round_trip(a.data, arch) for arch in archs
+                             if all((WEIGHTS_DIR / t / arch / "config.json").exists()
+                                    for t in ("day2night", "night2day"))]
+        for r in out["round_trip"]:
+            print(f"round trip night2day(day2night(x)), {r['arch']}: PSNR {r['psnr']:.2f} dB (min {r['psnr_min']:.2f}) "
+                  f"on {r['n']} validation photos at {r['long_side']} px")
     if a.json:
-        save_json(a.json, {a.task: results})
+        save_json(a.json, out)
 
 
 def cmd_render(a):

@@ -92,6 +92,36 @@ def evaluate(task: Task, data, archs, weights: dict | None = None, split: str = 
     return results
 
 
+def round_trip(data, arch: str = "unet", weights=None, long_side: int = 512,
+               val_fraction: float = 0.1) -> dict:
+    """PSNR of ``night2day(day2night(x))`` against ``x`` on the validation photos, through the full pipeline.
+
+    Each photo is scaled so its long side is ``long_side``; both translations run at that resolution (the models
+    at their own size, the guided filter at full size). ``weights``: a folder holding ``<task>/<arch>/``.
+    """
+    import tensorflow as tf
+
+    from . import data as data_mod
+    from .inference import load
+
+    ds = data_mod.find_dataset(data)
+    items = data_mod.split(ds, val_fraction)[1]
+    folder = (lambda t: Path(weights) / t / arch) if weights else (lambda t: None)
+    d2n, n2d = load("day2night", arch, folder("day2night")), load("night2day", arch, folder("night2day"))
+    scores, night_drop = [], []
+    for _, path in items:
+        img = imaging.open_image(path)
+        img = imaging.downscale_to(img, long_side * long_side * min(img.size) // max(img.size))
+        night = d2n(img)
+        back = n2d(night)
+        x, b, n = (tf.constant(np.asarray(im), tf.float32) / 255.0 for im in (img, back, night))
+        scores.append(float(tf.image.psnr(x, b, max_val=1.0)))
+        night_drop.append(float(tf.reduce_mean(n)) / max(float(tf.reduce_mean(x)), 1e-6))
+    return {"arch": arch, "psnr": round(float(np.mean(scores)), 2), "psnr_min": round(float(np.min(scores)), 2),
+            "night_brightness_ratio": round(float(np.mean(night_drop)), 3), "n": len(scores),
+            "long_side": long_side}
+
+
 def markdown_table(task_name: str, results: dict) -> str:
     head = "| task | generator | L1 ↓ | PSNR ↑ | SSIM ↑ | colourfulness (target) | params | forward ms |\n" \
            "|---|---|---|---|---|---|---|---|\n"

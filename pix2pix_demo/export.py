@@ -49,12 +49,16 @@ def export_tflite(model, folder) -> Path:
     ``inference.load`` prefers it when present (the benchmark measured it faster on this CPU) and falls back to
     TensorFlow for skip ablations and feature maps, which the frozen graph cannot do.
     """
+    import contextlib
+    import io
+
     import tensorflow as tf
 
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.target_spec.supported_types = [tf.float16]
-    data = converter.convert()
+    with contextlib.redirect_stdout(io.StringIO()):  # Keras prints the traced function's every capture
+        data = converter.convert()
     path = Path(folder) / TFLITE
     _atomic(path, lambda p: p.write_bytes(data))
     return path

@@ -18,6 +18,7 @@ import binascii
 import functools
 import io
 import logging
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -69,31 +70,70 @@ SKIP_EXPLANATION = (
 
 # ------------------------------------------------------------------------------------------------ models
 class ModelZoo:
-    """Every model in ``weights_dir/<task>/<arch>/``, loaded once; what is missing is remembered, not fatal."""
+    """Every model in ``weights_dir/<task>/<arch>/``, loaded once; what is missing is remembered, not fatal.
 
-    def __init__(self, weights_dir, warmup: bool = True):
-        from .inference import load
+    The U-Nets, which the task tabs run, load before the UI is built. The compare view's other generators load in a
+    background thread while the page is already served (``get`` waits for one that is still loading), and then
+    every model is warmed up (its graph traced) so the first request is fast. ``warmed`` is set when all is done.
+    """
 
+    def __init__(self, weights_dir, warmup: bool = True, background: bool = True):
+        t0 = time.perf_counter()
         self.dir = Path(weights_dir).resolve()
         self.max_upload_pixels = MAX_UPLOAD_PIXELS
         self.translators = {}
         self.problems = {}
+        self.warmed = threading.Event()
+        self._pending: dict[tuple[str, str], threading.Event] = {}
+        later = []
         for task in TASKS:
             for arch in ARCHS:
                 folder = self.dir / task / arch
                 if not (folder / "config.json").exists():
                     self.problems[task, arch] = f"no model in {folder}"
-                    continue
+                elif background and arch != PREFERRED[0]:
+                    self._pending[task, arch] = threading.Event()
+                    later.append((task, arch, folder))
+                else:
+                    self._load(task, arch, folder)
+        log.info("loaded %d models from %s in %.1f s%s", len(self.translators), self.dir, time.perf_counter() - t0,
+                 f"; {len(later)} more load in the background" if later else "")
+
+        def rest():
+            t1 = time.perf_counter()
+            for task, arch, folder in later:
                 try:
-                    self.translators[task, arch] = load(task, arch, folder)
-                except Exception as err:  # a broken model folder must not stop the other tabs
-                    log.warning("Could not load %s/%s from %s: %s", task, arch, folder, err)
-                    self.problems[task, arch] = f"the model in {folder} could not be loaded ({err})"
-        if warmup:
-            self.warmup()
+                    self._load(task, arch, folder)
+                finally:
+                    self._pending[task, arch].set()
+            if later:
+                log.info("loaded %d more models in %.1f s", len(later), time.perf_counter() - t1)
+            if warmup:
+                self.warmup()
+            self.warmed.set()
+
+        if later or warmup:
+            threading.Thread(target=rest, name="models", daemon=True).start()
+        else:
+            self.warmed.set()
+
+    def _load(self, task, arch, folder):
+        from .inference import load
+
+        try:
+            self.translators[task, arch] = load(task, arch, folder)
+        except Exception as err:  # a broken model folder must not stop the other tabs
+            log.warning("Could not load %s/%s from %s: %s", task, arch, folder, err)
+            self.problems[task, arch] = f"the model in {folder} could not be loaded ({err})"
+
+    @property
+    def empty(self) -> bool:
+        """No model at all, loaded or loading."""
+        return not self.translators and not self._pending
 
     def warmup(self):
         """Trace every model's tf.function (and the U-Nets' feature extractors) so the first request is fast."""
+        t0 = time.perf_counter()
         tf_log = logging.getLogger("tensorflow")
         level = tf_log.level
         tf_log.setLevel(logging.ERROR)  # one trace per model is expected, not a "retracing" problem
@@ -101,12 +141,13 @@ class ModelZoo:
             self._warmup()
         finally:
             tf_log.setLevel(level)
+        log.info("warmed up %d models in %.1f s", len(self.translators), time.perf_counter() - t0)
 
     def _warmup(self):
         drawing = Image.new("RGB", (64, 64), "white")
         drawing.paste((0, 0, 0), (20, 20, 44, 24))
         photo = Image.fromarray(np.random.default_rng(0).integers(0, 255, (48, 64, 3), np.uint8))
-        for (task, arch), tr in self.translators.items():
+        for (task, arch), tr in list(self.translators.items()):
             try:
                 tr(drawing if task == "sketch" else photo)
                 if arch == "unet":
@@ -115,13 +156,17 @@ class ModelZoo:
                 log.warning("Warm-up of %s/%s failed: %s", task, arch, err)
 
     def get(self, task, arch):
+        pending = self._pending.get((task, arch))
+        if pending is not None:
+            pending.wait()
         return self.translators.get((task, arch))
 
     def main(self, task):
         """The model of a task's own tab (U-Net first), or None."""
         for arch in PREFERRED:
-            if (task, arch) in self.translators:
-                return self.translators[task, arch]
+            tr = self.get(task, arch)
+            if tr is not None:
+                return tr
         return None
 
     def require(self, task):
@@ -244,6 +289,21 @@ class Results:
         return str(path)
 
 
+def shown_as_uploaded(src, img: Image.Image, results: Results, stem: str, jpeg: bool) -> str:
+    """A file that shows ``img``: the upload itself when a browser would show it exactly so (an RGB JPEG, PNG or WebP
+    with no EXIF rotation, not scaled down), else ``img`` saved. Re-encoding a 12-megapixel photo only to show it
+    took longer than translating it."""
+    if isinstance(src, (str, Path)) and _suffix(src) in (".jpg", ".jpeg", ".png", ".webp"):
+        try:
+            with Image.open(src) as raw:
+                if (raw.size == img.size and raw.mode == "RGB" and not getattr(raw, "is_animated", False)
+                        and raw.getexif().get(0x0112, 1) == 1):
+                    return str(src)
+        except (OSError, ValueError):
+            pass
+    return results.save(img, stem, jpeg)
+
+
 def _is_colour(img: Image.Image) -> bool:
     small = img if img.width * img.height <= 250_000 else img.reduce(max(1, int((img.width * img.height / 250_000)
                                                                               ** 0.5)))
@@ -252,7 +312,7 @@ def _is_colour(img: Image.Image) -> bool:
 
 
 def _gray(img: Image.Image) -> Image.Image:
-    return Image.fromarray(np.round(imaging.luminance(np.asarray(img))).astype(np.uint8), "L")
+    return Image.fromarray(imaging.gray(img), "L")
 
 
 def _to_uint8_gray(x: np.ndarray) -> Image.Image:
@@ -438,7 +498,7 @@ def _day_night_tab(zoo: ModelZoo, results: Results):
         jpeg = _suffix(image) in (".jpg", ".jpeg")
         stem = "night" if direction == "day2night" else "day"
         after = results.save(out, stem, jpeg)
-        before = results.save(img, "input", jpeg)
+        before = shown_as_uploaded(image, img, results, "input", jpeg)
         return after, {"before": before, "after": after}
 
     def auto(image, direction):
@@ -502,7 +562,7 @@ def _colorize_tab(zoo: ModelZoo, results: Results):
         jpeg = _suffix(image) in (".jpg", ".jpeg")
         after = results.save(out, "colorized", jpeg)
         state = {"gray": results.save(gray, "gray", jpeg), "after": after, "colour": colour,
-                 "original": results.save(img, "original", jpeg) if colour else None}
+                 "original": shown_as_uploaded(image, img, results, "original", jpeg) if colour else None}
         return after, state
 
     def auto(image):
@@ -670,7 +730,7 @@ def _compare_tab(zoo: ModelZoo):
                     "pix2pix **U-Net** and a **MobileNet U-Net** (MobileNetV2 encoder). Pick a task, then draw or "
                     "upload an input; untick skip levels to switch the U-Net's skip connections off.")
         notice = None
-        if not zoo.translators:
+        if zoo.empty:
             notice = (f"⚠️ No models are available yet: there are no trained models in {zoo.dir}. Train them with "
                       f"`python -m pix2pix_demo train --task TASK --arch ARCH …` and copy each model folder to "
                       f"{zoo.dir}/TASK/ARCH/, then restart the app.")

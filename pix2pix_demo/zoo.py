@@ -14,7 +14,6 @@ import json
 import logging
 import shutil
 from collections import Counter
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -188,6 +187,15 @@ def write_card(weights, data_root, cache="cache") -> Path:
     baselines.discard(None)
     if baselines:
         rows.append(f"\nColorize, gray-only baseline (a = b = 0) on the same split: PSNR {min(baselines):.2f} dB.")
+    photos = data_root / "photos"
+    if photos.is_dir():
+        from .evaluation import round_trip
+
+        trips = [round_trip(photos, arch, weights) for arch in ARCHS
+                 if all((weights / t / arch / "config.json").exists() for t in ("day2night", "night2day"))]
+        rows += [f"\nRound trip `night2day(day2night(x))` vs x, {r['arch']}: PSNR {r['psnr']:.2f} dB (worst photo "
+                 f"{r['psnr_min']:.2f} dB) on the {r['n']} validation photos at {r['long_side']} px; the night "
+                 f"photos have {r['night_brightness_ratio']:.0%} of the day photos' mean brightness." for r in trips]
     table, sheets = "\n".join(rows), "\n".join(sheets)
     emoji = "\n".join(f"| {name} | {lic} | {author} |" for name, (lic, author) in EMOJI_SETS.items())
     recipes = "\n".join(f"| {t} | " + " | ".join(str(r[k]) for k in ("image_size", "base_filters", "max_filters",

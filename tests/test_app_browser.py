@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app_fixtures import EXAMPLES, colourfulness, drawing
+from app_fixtures import EXAMPLES, colourfulness
+from benchmarks.browser import ARM_LATENCY, CHROMIUM, stroke
 
 pytestmark = pytest.mark.timeout(600)
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 TIMEOUT = 60_000  # ms, for conditions that wait on the server (a busy 2-core machine)
 
@@ -87,32 +87,6 @@ def ink(pg, selector="#sketch-pad") -> int:
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;
         for (let i = 0; i < d.length; i += 4) if (d[i] < 128) n++; return n; }""", selector)
 
-
-def stroke(pg, points, selector="#sketch-pad canvas"):
-    """Draw a polyline given in [0, 1] pad coordinates."""
-    pg.locator(selector).scroll_into_view_if_needed()
-    box = pg.locator(selector).bounding_box()
-    xy = [(box["x"] + box["width"] * x, box["y"] + box["height"] * y) for x, y in points]
-    pg.mouse.move(*xy[0])
-    pg.mouse.down()
-    for a, b in zip(xy, xy[1:]):
-        for t in np.linspace(0, 1, 6)[1:]:
-            pg.mouse.move(a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t)
-    pg.mouse.up()
-
-
-ARM_LATENCY = """() => {
-  window.__lat = null;
-  const canvas = document.querySelector('#sketch-pad canvas');
-  const box = document.querySelector('#sketch-picture');
-  const old = (box.querySelector('img') || {}).src || '';
-  canvas.addEventListener('pointerup', () => { window.__t0 = performance.now(); }, {once: true});
-  const done = (img) => { const f = () => { window.__lat = performance.now() - window.__t0; };
-                          if (img.complete && img.naturalWidth) f(); else img.addEventListener('load', f, {once: true}); };
-  const obs = new MutationObserver(() => { const img = box.querySelector('img');
-      if (img && img.src && img.src !== old) { obs.disconnect(); done(img); } });
-  obs.observe(box, {subtree: true, childList: true, attributes: true, attributeFilter: ['src']});
-}"""
 
 HOUSE = [[(0.25, 0.5), (0.25, 0.85), (0.75, 0.85), (0.75, 0.5), (0.25, 0.5)],
          [(0.2, 0.52), (0.5, 0.2), (0.8, 0.52)],
