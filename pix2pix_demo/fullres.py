@@ -1,11 +1,10 @@
 """Full-resolution output: the model runs at 128–256 px, the user gets a picture at the photo's own size.
 
-Everything here works on the full-size photo in bands of rows, in TensorFlow ops (multi-threaded, float32), so a
-12-megapixel photo takes a fraction of a second and a 24-megapixel one never holds more than a band's worth of
-float planes at once:
+Everything here works on the full-size photo in fixed-size tiles, in fused XLA kernels (float32), so a 12-megapixel
+photo takes a fraction of a second and a 24-megapixel one never holds more than a tile's worth of float planes:
 
-* :func:`upsample_band`: rows ``y0:y1`` of a bilinear up-sampling (half-pixel centres, the same sampling as
-  ``tf.image.resize``), computed separably so a band needs only the low-resolution rows it touches.
+* :func:`upsample_tile`: one tile of a bilinear up-sampling (half-pixel centres, the same sampling as
+  ``tf.image.resize``), computed separably so a tile needs only the low-resolution pixels it touches.
 * :func:`guided_upsample`: a fast guided filter (He & Sun, 2015). The local affine colour map ``out = a·in + b``
   is fitted at low resolution, then applied to every full-resolution pixel, so edges stay as sharp as the photo's.
 * :func:`lab_to_rgb`: CIELAB → 8-bit sRGB with scikit-image's own constants (D65, 2° observer), checked against
@@ -22,10 +21,10 @@ import tensorflow as tf
 
 from .imaging import box_filter
 
-#: The full-resolution image is processed in bands of this many rows, padded to a multiple of this many columns:
-#: the compiled kernels then see only a few shapes (one per width bucket), and memory stays bounded.
-BAND_ROWS = 256
-WIDTH_STEP = 256
+#: The full-resolution image is processed in tiles of this many rows × columns (edge tiles are padded), so each
+#: compiled kernel sees one shape, compiled once at warm-up, and memory stays bounded at any photo size.
+TILE_ROWS = 256
+TILE_COLS = 1024
 
 
 def _taps(n_out, n_in, start, count):
@@ -37,23 +36,23 @@ def _taps(n_out, n_in, start, count):
     return i0, tf.minimum(i0 + 1, n_in - 1), pos - tf.cast(i0, tf.float32)
 
 
-def upsample_band(small, h, w, height, width, y0, rows, cols):
-    """Rows ``y0 .. y0+rows`` and columns ``0 .. cols`` of the ``h``×``w`` top-left part of ``small`` (×C),
-    resized bilinearly to ``height``×``width`` (the same sampling as ``tf.image.resize``). Separable: the band
-    touches only the low-resolution rows it needs."""
+def upsample_tile(small, h, w, height, width, y0, x0, rows, cols):
+    """Rows ``y0 .. y0+rows`` × columns ``x0 .. x0+cols`` of the ``h``×``w`` top-left part of ``small`` (×C)
+    resized bilinearly to ``height``×``width`` (the same sampling as ``tf.image.resize``). Separable: a tile
+    touches only the low-resolution rows and columns it needs."""
     i0, i1, t = _taps(height, h, y0, rows)
     t = t[:, None, None]
     r = tf.gather(small, i0) * (1.0 - t) + tf.gather(small, i1) * t
-    j0, j1, u = _taps(width, w, 0, cols)
+    j0, j1, u = _taps(width, w, x0, cols)
     u = u[None, :, None]
     return tf.gather(r, j0, axis=1) * (1.0 - u) + tf.gather(r, j1, axis=1) * u
 
 
-def _run_banded(kernel, full: np.ndarray, small: np.ndarray, *args) -> np.ndarray:
-    """Call ``kernel(band, small, *args, h, w, H, W, y0)`` on fixed-size bands of ``full``; H×W×3 uint8 out.
+def _run_tiled(kernel, full: np.ndarray, small: np.ndarray, *args) -> np.ndarray:
+    """Call ``kernel(tile, small, *args, h, w, H, W, y0, x0)`` on fixed-size tiles of ``full``; H×W×3 uint8 out.
 
-    ``small`` (h×w×C float) is zero-padded to a square of a multiple of 64, so its shape, like the bands', comes
-    from a handful of buckets and each bucket is compiled once.
+    ``small`` (h×w×C float) is zero-padded to a square of a multiple of 64, so its shape comes from a handful of
+    buckets (128 for the shipped photo models) and each is compiled once.
     """
     H, W = full.shape[:2]
     h, w = small.shape[:2]
@@ -61,16 +60,18 @@ def _run_banded(kernel, full: np.ndarray, small: np.ndarray, *args) -> np.ndarra
     padded = np.zeros((side, side, small.shape[2]), np.float32)
     padded[:h, :w] = small
     padded = tf.constant(padded)
-    band = np.zeros((BAND_ROWS, -(-W // WIDTH_STEP) * WIDTH_STEP) + full.shape[2:], full.dtype)
+    tile = np.zeros((TILE_ROWS, TILE_COLS) + full.shape[2:], full.dtype)
     out = np.empty((H, W, 3), np.uint8)
-    for y in range(0, H, BAND_ROWS):
-        n = min(BAND_ROWS, H - y)
-        band[:n, :W] = full[y:y + n]
-        out[y:y + n] = kernel(band, padded, *args, h, w, H, W, y).numpy()[:n, :W]
+    for y in range(0, H, TILE_ROWS):
+        n = min(TILE_ROWS, H - y)
+        for x in range(0, W, TILE_COLS):
+            m = min(TILE_COLS, W - x)
+            tile[:n, :m] = full[y:y + n, x:x + m]
+            out[y:y + n, x:x + m] = kernel(tile, padded, *args, h, w, H, W, y, x).numpy()[:n, :m]
     return out
 
 
-_GEOMETRY = [tf.TensorSpec([], tf.int32)] * 5  # h, w, H, W, y0
+_GEOMETRY = [tf.TensorSpec([], tf.int32)] * 6  # h, w, H, W, y0, x0
 
 
 def _xla(*specs):
@@ -79,9 +80,9 @@ def _xla(*specs):
 
 
 @_xla(tf.TensorSpec([None, None, 3], tf.uint8), tf.TensorSpec([None, None, 6], tf.float32))
-def _affine_band(photo, coeffs, h, w, height, width, y0):
+def _affine_tile(photo, coeffs, h, w, height, width, y0, x0):
     rows, cols = tf.shape(photo)[0], tf.shape(photo)[1]
-    ab = upsample_band(coeffs, h, w, height, width, y0, rows, cols)
+    ab = upsample_tile(coeffs, h, w, height, width, y0, x0, rows, cols)
     x = tf.cast(photo, tf.float32) * (1.0 / 255.0)
     return tf.cast(tf.clip_by_value(ab[..., :3] * x + ab[..., 3:], 0.0, 1.0) * 255.0 + 0.5, tf.uint8)
 
@@ -106,7 +107,7 @@ def guided_upsample(lo_in: np.ndarray, lo_out: np.ndarray, photo: np.ndarray, ra
         a = (box_filter(I * p, radius) - mI * mp) / (box_filter(I * I, radius) - mI * mI + eps)
         coeffs.append((box_filter(a, radius), box_filter(mp - a * mI, radius)))
     small = np.stack([a for a, _ in coeffs] + [b for _, b in coeffs], -1)
-    return _run_banded(_affine_band, np.ascontiguousarray(photo, np.uint8), small)
+    return _run_tiled(_affine_tile, np.ascontiguousarray(photo, np.uint8), small)
 
 
 # ----------------------------------------------------------------------------------------------- CIELAB
@@ -134,7 +135,7 @@ def _lab_band(lab):
     return _lab_to_srgb8(lab[..., 0], lab[..., 1], lab[..., 2])
 
 
-def lab_to_rgb(lab: np.ndarray, band_rows: int = BAND_ROWS) -> np.ndarray:
+def lab_to_rgb(lab: np.ndarray, band_rows: int = TILE_ROWS) -> np.ndarray:
     """float CIELAB (L in 0..100) → uint8 sRGB; out-of-gamut colours are clipped, as scikit-image does."""
     lab = np.asarray(lab, np.float32)
     out = np.empty(lab.shape[:-1] + (3,), np.uint8)
@@ -148,14 +149,14 @@ def lab_to_rgb(lab: np.ndarray, band_rows: int = BAND_ROWS) -> np.ndarray:
 
 @_xla(tf.TensorSpec([None, None], tf.uint8), tf.TensorSpec([None, None, 2], tf.float32),
       tf.TensorSpec([256], tf.float32))
-def _compose_band(gray, ab_small, L_of_gray, h, w, height, width, y0):
+def _compose_tile(gray, ab_small, L_of_gray, h, w, height, width, y0, x0):
     rows, cols = tf.shape(gray)[0], tf.shape(gray)[1]
-    ab = upsample_band(ab_small, h, w, height, width, y0, rows, cols)
+    ab = upsample_tile(ab_small, h, w, height, width, y0, x0, rows, cols)
     return _lab_to_srgb8(tf.gather(L_of_gray, tf.cast(gray, tf.int32)), ab[..., 0], ab[..., 1])
 
 
 def compose_lab(gray: np.ndarray, L_of_gray: np.ndarray, ab_small: np.ndarray) -> np.ndarray:
     """The colorized photo: L from the full-resolution ``gray`` (H×W uint8) via the 256-entry ``L_of_gray``
     table, a and b (h×w×2, CIELAB units) up-sampled bilinearly to H×W. Returns H×W×3 uint8 sRGB."""
-    return _run_banded(_compose_band, np.ascontiguousarray(gray, np.uint8), np.asarray(ab_small, np.float32),
+    return _run_tiled(_compose_tile, np.ascontiguousarray(gray, np.uint8), np.asarray(ab_small, np.float32),
                        tf.constant(np.asarray(L_of_gray, np.float32)))

@@ -9,13 +9,14 @@ from pix2pix_demo import fullres, imaging
 
 
 @pytest.mark.parametrize("hw, HW", [((5, 7), (23, 31)), ((12, 9), (12, 9)), ((8, 8), (3, 5)), ((1, 4), (9, 16))])
-def test_upsample_band_equals_a_whole_image_resize(hw, HW, rng):
+def test_upsample_tiles_equal_a_whole_image_resize(hw, HW, rng):
     small = tf.constant(rng.uniform(-1, 1, hw + (3,)).astype(np.float32))
     whole = tf.image.resize(small[None], HW, method="bilinear")[0].numpy()
     padded = tf.pad(small, [[0, 3], [0, 2], [0, 0]], constant_values=9.0)  # padding must never be sampled
-    bands = [fullres.upsample_band(padded, hw[0], hw[1], HW[0], HW[1], y, min(4, HW[0] - y), HW[1]).numpy()
-             for y in range(0, HW[0], 4)]
-    np.testing.assert_allclose(np.concatenate(bands), whole, atol=1e-5)
+    rows = [np.concatenate([fullres.upsample_tile(padded, hw[0], hw[1], HW[0], HW[1], y, x, min(4, HW[0] - y),
+                                                  min(5, HW[1] - x)).numpy() for x in range(0, HW[1], 5)], 1)
+            for y in range(0, HW[0], 4)]
+    np.testing.assert_allclose(np.concatenate(rows), whole, atol=1e-5)
 
 
 def _smooth_photo(rng, h, w):
@@ -39,12 +40,12 @@ def test_guided_upsample_applies_a_colour_transform(rng):
     assert np.abs(out.astype(float) - photo * 0.5).mean() < 8
 
 
-def test_guided_upsample_bands_do_not_show(rng, monkeypatch):
+def test_guided_upsample_tiles_do_not_show(rng, monkeypatch):
     photo = _smooth_photo(rng, 50, 40)
     lo = imaging.resize_array(photo.astype(np.float32) / 255, (20, 25))
     b = fullres.guided_upsample(lo, lo ** 2, photo)
-    monkeypatch.setattr(fullres, "BAND_ROWS", 7)
-    monkeypatch.setattr(fullres, "WIDTH_STEP", 16)
+    monkeypatch.setattr(fullres, "TILE_ROWS", 7)
+    monkeypatch.setattr(fullres, "TILE_COLS", 16)
     a = fullres.guided_upsample(lo, lo ** 2, photo)
     assert np.abs(a.astype(int) - b).max() <= 1
 
@@ -67,7 +68,8 @@ def test_lab_round_trip_and_batches(rng):
 
 
 def test_compose_lab_keeps_the_gray_levels_and_upsamples_ab(rng, monkeypatch):
-    monkeypatch.setattr(fullres, "BAND_ROWS", 10)
+    monkeypatch.setattr(fullres, "TILE_ROWS", 10)
+    monkeypatch.setattr(fullres, "TILE_COLS", 24)
     gray = rng.integers(0, 256, (37, 53)).astype(np.uint8)
     table = imaging.rgb_to_lab(np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, -1)[None])[0, :, 0]
     ab = rng.uniform(-30, 30, (6, 9, 2)).astype(np.float32)

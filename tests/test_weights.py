@@ -106,3 +106,22 @@ def test_unet_beats_encoder_decoder_on_fixed_validation_inputs(task, tmp_path):
         x, y = data_mod.validation_arrays(get_task(task), ds, items, tr.config.image_size)
         l1[arch] = float(np.mean(np.abs(tr.forward(x) - y)))
     assert l1["unet"] < l1["encoder_decoder"], l1
+
+
+def test_all_twelve_models_ship():
+    missing = [f"{t}/{a}" for t in TASKS for a in ARCHS if (t, a) not in SHIPPED]
+    assert missing == []
+
+
+@pytest.mark.parametrize("arch", [a for t, a in SHIPPED if t == "sketch"])
+def test_sketch_models_ship_a_matching_litert_file(arch):
+    manifest = json.loads((WEIGHTS_DIR / "manifest.json").read_text())["sha256"]
+    assert f"sketch/{arch}/model.tflite" in manifest
+    lite, ref = load("sketch", arch), load("sketch", arch, backend="tf")
+    assert lite.backend == "tflite" and ref.backend == "tf"
+    img = Image.new("RGB", (200, 200), "white")
+    arr = np.asarray(img).copy()
+    arr[40:160, 60:64] = 0
+    arr[40:44, 60:150] = 0
+    x, _ = ref.task.prepare(Image.fromarray(arr), ref.config.image_size)
+    assert np.abs(lite.forward(x[None]) - ref.forward(x[None])).mean() < 1e-2
