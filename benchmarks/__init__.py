@@ -5,7 +5,7 @@ after a warm-up. Sections (``--only`` picks some):
 
 * ``forward``: each shipped generator's params, GFLOPs (from the layer shapes), latency, GFLOP/s and fraction of
   the machine's matmul peak, against the paper-config U-Net at 256 px;
-* ``backends``: TF ``tf.function`` against the LiteRT interpreter (XNNPACK) for the sketch models;
+* ``backends``: TF ``tf.function`` against the TFLite interpreter (XNNPACK) for the sketch models;
 * ``sketch``: the live pad's handler from a drawing to the picture, and the browser round trip;
 * ``photos``: Day→Night and Colorize end to end at 1, 4, 12 and 24 megapixels, with peak RSS;
 * ``training``: images/s and fraction of matmul peak at batch 1, 4 and 8, against the paper U-Net's step;

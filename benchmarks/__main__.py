@@ -8,6 +8,7 @@ import os
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
 
@@ -22,6 +23,27 @@ def _isolate() -> None:
 
 
 SECTIONS = ["forward", "backends", "sketch", "photos", "training", "app"]
+
+
+def _run_section(name, args, weights, peak, wanted, in_process):
+    """One section; the sketch and photo sections share one in-process app (returned with the section)."""
+    from . import models, serving, training
+
+    if name == "forward":
+        return models.forward(weights, args.quick, peak)
+    if name == "backends":
+        return models.backends(weights, args.quick)
+    if name in ("sketch", "photos"):
+        if in_process is None:
+            in_process = serving.InProcessApp(weights, serve=not args.no_browser and "sketch" in wanted)
+        sec = serving.sketch(in_process, weights, args.quick) if name == "sketch" else \
+            serving.photos(in_process, args.quick)
+        return sec, in_process
+    if name == "training":
+        return training.training(args.quick, peak, Path(args.data))
+    if in_process is not None:  # free this process' models before measuring the app's own RSS
+        in_process.close()
+    return serving.app(weights, args.quick), None
 
 
 def main(argv=None) -> int:
@@ -52,31 +74,21 @@ def main(argv=None) -> int:
           f"TensorFlow {info['tensorflow']}; matmul peak {peak:.0f} GFLOP/s{' (quick mode)' if args.quick else ''}\n",
           flush=True)
 
-    from . import models, serving, training
-
-    sections = []
+    sections, errors = [], []
     in_process = None
     try:
         for name in SECTIONS:
             if name not in wanted:
                 continue
             t0 = time.perf_counter()
-            if name == "forward":
-                sec = models.forward(weights, args.quick, peak)
-            elif name == "backends":
-                sec = models.backends(weights, args.quick)
-            elif name in ("sketch", "photos"):
-                if in_process is None:
-                    in_process = serving.InProcessApp(weights, serve=not args.no_browser and "sketch" in wanted)
-                sec = serving.sketch(in_process, weights, args.quick) if name == "sketch" else \
-                    serving.photos(in_process, args.quick)
-            elif name == "training":
-                sec = training.training(args.quick, peak, Path(args.data))
-            else:
-                if in_process is not None:  # free this process' models before measuring the app's own RSS
-                    in_process.close()
-                    in_process = None
-                sec = serving.app(weights, args.quick)
+            try:
+                sec = _run_section(name, args, weights, peak, wanted, in_process)
+            except Exception:  # report it, go on with the other sections, and fail at the end
+                traceback.print_exc()
+                errors.append(name)
+                continue
+            if isinstance(sec, tuple):
+                sec, in_process = sec
             sec.data["seconds"] = time.perf_counter() - t0
             sections.append(sec)
             print(sec.markdown() + "\n", flush=True)
@@ -88,7 +100,8 @@ def main(argv=None) -> int:
     summary = ["| target | measured | goal | state |", "|---|---|---|---|"] + [t.row() for t in targets]
     total = time.perf_counter() - t_start
     print("### Targets\n\n" + "\n".join(summary) + f"\n\nTotal benchmark time: {total / 60:.1f} min\n", flush=True)
-    report = {"machine": info, "total_s": total, "sections": {s.name: s.to_json() for s in sections}}
+    report = {"machine": info, "total_s": total, "sections": {s.name: s.to_json() for s in sections},
+              "failed_sections": errors}
     out = args.json or (None if args.quick else str(ROOT / "benchmarks" / "results.json"))
     if out:
         Path(out).write_text(json.dumps(report, indent=2, default=float) + "\n")
@@ -96,6 +109,9 @@ def main(argv=None) -> int:
     if args.markdown:
         Path(args.markdown).write_text("\n\n".join(s.markdown() for s in sections) + "\n\n### Targets\n\n"
                                        + "\n".join(summary) + "\n")
+    if errors:
+        print(f"sections that failed: {', '.join(errors)}", file=sys.stderr)
+        return 2
     regressions = [t for t in targets if t.regression]
     if regressions and not args.quick:
         print("targets missed by more than 20 %: " + "; ".join(t.name for t in regressions), file=sys.stderr)

@@ -1,4 +1,4 @@
-"""Sections 1 and 6: generator forward passes against the paper U-Net, and TF against LiteRT for sketch."""
+"""Sections 1 and 6: generator forward passes against the paper U-Net, and TF against TFLite for sketch."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from .common import Section, Target, count_flops, median_ms
 
 #: The paper's U-Net (54.4 M params, 256 px) must be at least this many times slower than each shipped model.
 SPEEDUP_TARGET = 5.0
-#: The LiteRT model must agree with TensorFlow to this mean absolute error (outputs in [-1, 1]).
+#: The TFLite model must agree with TensorFlow to this mean absolute error (outputs in [-1, 1]).
 BACKEND_MAE = 1e-2
 
 
@@ -78,7 +78,7 @@ def backends(weights: Path, quick: bool) -> Section:
     from pix2pix_demo import load
     from pix2pix_demo.export import TFLITE, export_tflite
 
-    sec = Section("6. Inference back-ends: TF tf.function vs LiteRT (XNNPACK), sketch models")
+    sec = Section("6. Inference back-ends: TF tf.function vs TFLite (XNNPACK), sketch models")
     repeats = 3 if quick else 30
     rows, data = [], []
     folders = [(a, f) for t, a, f in shipped(weights, quick=False) if t == "sketch"]
@@ -101,10 +101,10 @@ def backends(weights: Path, quick: bool) -> Section:
             rows.append([arch, tf_ms, lite_ms, tf_ms / lite_ms, mae, default])
             data.append({"arch": arch, "tf_ms": tf_ms, "tflite_ms": lite_ms, "speedup": tf_ms / lite_ms,
                          "mae": mae, "default_backend": default})
-            sec.targets.append(Target(f"sketch/{arch}: LiteRT vs TF mean abs. error", mae, BACKEND_MAE, "<="))
+            sec.targets.append(Target(f"sketch/{arch}: TFLite vs TF mean abs. error", mae, BACKEND_MAE, "<="))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    sec.table(["sketch model", "TF ms", "LiteRT ms", "LiteRT speed-up", "MAE", "load() uses"], rows)
+    sec.table(["sketch model", "TF ms", "TFLite ms", "TFLite speed-up", "MAE", "load() uses"], rows)
     sec.data = {"models": data, "repeats": repeats}
     sec.notes.append("`pix2pix_demo.load()` uses `model.tflite` when the folder has one (the sketch models ship "
                      "it) and TensorFlow otherwise; skip ablations and feature maps always run in TensorFlow.")

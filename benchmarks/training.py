@@ -42,7 +42,10 @@ def _step_ms(gan, task, image_size: int, batch: int, repeats: int) -> float:
 
 
 def _step_flops(gan) -> float:
-    """FLOPs of one training step per image: forward + backward (≈ 2× forward) of G, and of D on two pairs."""
+    """FLOPs of one training step per image: forward + backward (≈ 2× forward) of G, and of D on two pairs.
+
+    A slight under-count: the generator's gradient also flows back through D on the fake pair.
+    """
     return 3.0 * (count_flops(gan.generator) + 2.0 * count_flops(gan.discriminator))
 
 

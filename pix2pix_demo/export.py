@@ -43,7 +43,7 @@ def export_model(folder, task, generator, gcfg: GeneratorConfig, metrics: dict |
 
 
 def export_tflite(model, folder) -> Path:
-    """Write ``model.tflite``: the same generator for the TFLite/LiteRT interpreter (XNNPACK), float16 weights.
+    """Write ``model.tflite``: the same generator for the TFLite interpreter (XNNPACK), float16 weights.
 
     The shipped weights are float16 already, so this file holds exactly the same numbers as ``model.safetensors``.
     ``inference.load`` prefers it when present (the benchmark measured it faster on this CPU) and falls back to

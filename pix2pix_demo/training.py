@@ -67,9 +67,10 @@ class Pix2Pix(keras.Model):
     def train_step(self, batch):
         x, y = batch
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            fake = self.generator(x, training=True)
-            d_real = self.discriminator([x, y], training=True)
-            d_fake = self.discriminator([x, fake], training=True)
+            # Under a mixed-precision policy the networks compute in bfloat16/float16; losses stay in float32.
+            fake = tf.cast(self.generator(x, training=True), y.dtype)
+            d_real = tf.cast(self.discriminator([x, y], training=True), tf.float32)
+            d_fake = tf.cast(self.discriminator([x, fake], training=True), tf.float32)
             g_gan = self._mean(self.bce(tf.ones_like(d_fake), d_fake))
             l1 = self._mean(tf.abs(y - fake))
             g_loss = g_gan + self.l1_lambda * l1

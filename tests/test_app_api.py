@@ -316,3 +316,22 @@ def test_app_without_any_model_builds_with_notices(tmp_path):
     for title in ("Sketch → Image", "Day → Night", "Night → Day", "Colorize"):
         assert f"The {title} model is not available yet" in text
     assert "No models are available yet" in text
+
+
+def test_the_before_picture_is_the_upload_itself_only_when_it_shows_the_same(tmp_path):
+    from app_fixtures import _exif_rotated, photo
+    from pix2pix_demo import imaging
+    from pix2pix_demo.ui import Results, shown_as_uploaded
+
+    results = Results(tmp_path / "cache")
+    plain = tmp_path / "plain.jpg"
+    photo(120, 80).save(plain, quality=90)
+    img = imaging.open_image(plain)
+    assert shown_as_uploaded(str(plain), img, results, "input", True) == str(plain)  # no re-encoding
+    rotated = _exif_rotated(tmp_path / "rotated.jpg", photo(120, 80))
+    img = imaging.open_image(rotated)
+    shown = shown_as_uploaded(str(rotated), img, results, "input", True)
+    assert shown != str(rotated) and Image.open(shown).size == img.size  # the browser would not rotate it
+    rgba = tmp_path / "alpha.png"
+    photo(60, 40).convert("RGBA").save(rgba)
+    assert shown_as_uploaded(str(rgba), imaging.open_image(rgba), results, "input", False) != str(rgba)

@@ -204,7 +204,8 @@ def test_colorize_slider_and_original_colours(page, tmp_path):
     assert colourfulness(fetch(srcs[0][2])) < 1, "left: the upload turned to gray"
     assert "in colour" in pg.locator("#col-note").inner_text()
     pg.locator("#col-original input").check()
-    pg.wait_for_function("document.querySelectorAll('#col-slider img')[0].src.endsWith('original.png')",
+    # The original is shown from the upload itself (an RGB PNG needs no re-encoding).
+    pg.wait_for_function("!document.querySelectorAll('#col-slider img')[0].src.endsWith('gray.png')",
                          timeout=TIMEOUT)
     assert colourfulness(fetch(img_src(pg, "#col-slider"))) > 10, "left: the original colours"
     shot(pg, "03_colorize.png")

@@ -59,7 +59,7 @@ def test_quick_run_covers_every_section(tmp_path):
     assert len(sections) == 6
     targets = [t for s in sections.values() for t in s["targets"]]
     names = " ".join(t["name"] for t in targets)
-    for what in ("paper U-Net", "LiteRT", "sketch handler", "stroke end", "start-up", "RSS", "failed requests",
+    for what in ("paper U-Net", "TFLite", "sketch handler", "stroke end", "start-up", "RSS", "failed requests",
                  "matmul peak"):
         assert what in names, what
     assert all(math.isfinite(t["value"]) for t in targets)
