@@ -200,7 +200,7 @@ def _env(base: Path) -> dict:
 
 
 def _requests(client_factory, n: int, workers: int, on_done=None) -> tuple[list[float], int]:
-    """Send ``n`` mixed requests from ``workers`` clients; returns (latencies ms, failures)."""
+    """Send ``n`` mixed requests from ``workers`` clients; returns (latencies ms, the failures' messages)."""
     from gradio_client import handle_file
 
     kinds = [
@@ -210,7 +210,7 @@ def _requests(client_factory, n: int, workers: int, on_done=None) -> tuple[list[
         lambda c: c.predict("sketch", handle_file(str(DRAWING)), [], api_name="/compare"),
         lambda c: c.predict(handle_file(str(PHOTO)), "night2day", api_name="/day_night"),
     ]
-    lat, failures, lock = [], [0], threading.Lock()
+    lat, failures, lock = [], [], threading.Lock()
     counter = iter(range(n))
 
     def worker(_):
@@ -221,20 +221,21 @@ def _requests(client_factory, n: int, workers: int, on_done=None) -> tuple[list[
             if i is None:
                 return
             t0 = time.perf_counter()
+            error = None
             try:
                 kinds[i % len(kinds)](client)
-                ok = True
-            except Exception:  # any failure counts
-                ok = False
+            except Exception as err:  # any failure counts
+                error = f"request {i} ({i % len(kinds)}): {type(err).__name__}: {err}"
             with lock:
                 lat.append((time.perf_counter() - t0) * 1000)
-                failures[0] += not ok
+                if error:
+                    failures.append(error)
                 if on_done:
                     on_done(len(lat))
 
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(worker, range(workers)))
-    return lat, failures[0]
+    return lat, failures
 
 
 def app(weights: Path, quick: bool) -> Section:
@@ -247,10 +248,12 @@ def app(weights: Path, quick: bool) -> Section:
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--weights", str(weights)], cwd=ROOT,
                             env=_env(base), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    warm = {}
+    warm, server_errors = {}, []
 
     def watch_log():  # the app logs "warmed up N models" once every model has been traced in the background
         for line in proc.stderr:
+            if ("ERROR" in line or "Traceback" in line or "Exception" in line) and len(server_errors) < 20:
+                server_errors.append(line.strip())
             if "warmed up" in line and "s" not in warm:
                 warm["s"] = time.perf_counter() - t0
 
@@ -276,11 +279,11 @@ def app(weights: Path, quick: bool) -> Section:
                 marks[done] = rss_mb(proc.pid)
 
         t1 = time.perf_counter()
-        lat_mixed, fail_mixed = _requests(client, n_mixed, workers=4, on_done=mark)
+        lat_mixed, errors_mixed = _requests(client, n_mixed, workers=4, on_done=mark)
         mixed_s = time.perf_counter() - t1
         clients, per = (2, 2) if quick else (16, 10)
         t2 = time.perf_counter()
-        lat, failures = _requests(client, clients * per, workers=clients)
+        lat, errors_load = _requests(client, clients * per, workers=clients)
         load_s = time.perf_counter() - t2
         rss_end = rss_mb(proc.pid)
     finally:
@@ -289,6 +292,11 @@ def app(weights: Path, quick: bool) -> Section:
             proc.wait(30)
         except subprocess.TimeoutExpired:
             proc.kill()
+    fail_mixed, failures = len(errors_mixed), len(errors_load)
+    for message in (errors_mixed + errors_load)[:5]:
+        sec.notes.append(f"Failed: {message[:300]}")
+    if errors_mixed or errors_load:
+        sec.notes += [f"Server log: {line[:300]}" for line in server_errors[:5]]
     first = marks.get(every, rss_ready)
     last = marks.get(max(marks) if marks else every, rss_end)
     sec.table(["measure", "value"], [

@@ -272,7 +272,12 @@ def friendly(fn):
 
 # ---------------------------------------------------------------------------------------------- outputs
 class Results:
-    """Full-size results written straight into Gradio's cache (served without a copy, removed by delete_cache)."""
+    """Results written straight into Gradio's cache (served without a copy, removed by delete_cache).
+
+    Every result gets its own folder. Returning PIL images instead lets Gradio name the file by a hash of its
+    content, and two requests with the same output then write and serve one file at the same time: under load a
+    client downloaded a half-written picture (`benchmarks`, 16 clients sending the same drawing to /compare).
+    """
 
     def __init__(self, cache_dir):
         self.root = Path(cache_dir) / "pix2pix_results"
@@ -379,7 +384,7 @@ def build_app(weights_dir=None, warmup: bool = True, max_upload_pixels: int = MA
             _sketch_tab(zoo, results)
             _day_night_tab(zoo, results)
             _colorize_tab(zoo, results)
-            _compare_tab(zoo)
+            _compare_tab(zoo, results)
     demo.queue(default_concurrency_limit=2, max_size=QUEUE_SIZE)
     demo.zoo = zoo
     return demo
@@ -419,7 +424,7 @@ def _sketch_tab(zoo: ModelZoo, results: Results):
             return None, None, HINT_EMPTY
         picture, seen, ms = out
         # JPEG: encoding the 512 px picture as PNG would take longer than the model itself.
-        return (results.save(picture, "picture", jpeg=True, quality=92), seen,
+        return (results.save(picture, "picture", jpeg=True, quality=92), results.save(seen, "seen", jpeg=False),
                 f"Picture made in {ms:.0f} ms. Keep drawing: it updates each time you lift the pen.")
 
     @friendly
@@ -629,7 +634,7 @@ def _skip_choices(zoo: ModelZoo, task: str | None = None) -> list[tuple[str, int
             for i in range(1, n + 1)]
 
 
-def _compare_tab(zoo: ModelZoo):
+def _compare_tab(zoo: ModelZoo, results: Results):
     tasks = list(TASKS)
     default_task = next((t for t in tasks if any(zoo.get(t, a) for a in ARCHS)), tasks[0])
     headers = ["generator", "params", "this input (ms)", "L1 ↓", "PSNR ↑", "SSIM ↑", "colourfulness (target)",
@@ -680,7 +685,7 @@ def _compare_tab(zoo: ModelZoo):
                 continue
             skips = _skips_for(tr, skip_levels) if arch == "unet" else None
             out, ms = tr.timed(img, skips)
-            pictures.append(out)
+            pictures.append(results.save(out, arch, jpeg=False))
             labels.append(_label(arch, tr, ms, skips))
             rows.append(_row(task, arch, ms))
         import pandas as pd
@@ -702,7 +707,7 @@ def _compare_tab(zoo: ModelZoo):
             return gr.skip(), gr.skip()
         skips = _skips_for(tr, skip_levels)
         out, ms = tr.timed(state["image"], skips)
-        return out, _label("unet", tr, ms, skips)
+        return results.save(out, "unet", jpeg=False), _label("unet", tr, ms, skips)
 
     @friendly
     def decorate(state):
@@ -711,6 +716,8 @@ def _compare_tab(zoo: ModelZoo):
             return (*(gr.skip(),) * 3, None)
         tr = zoo.get(state["task"], "unet")
         tiles = feature_tiles(tr.features(state["image"]), tr.num_skips) if tr is not None else None
+        tiles = [(results.save(img, f"level_{i + 1}", jpeg=False), caption)
+                 for i, (img, caption) in enumerate(tiles or [])] or None
         return (*state["labels"], tiles)
 
     def on_task(task):
