@@ -651,7 +651,7 @@ def _compare_tab(zoo: ModelZoo, results: Results):
                if isinstance(m.get("colourfulness"), (int, float)) and
                isinstance(m.get("colourfulness_target"), (int, float)) else "—")
         return [ARCH_TITLES[arch], f"{tr.params / 1e6:.2f} M", _fmt(ms, ".0f"), _fmt(m.get("l1"), ".4f"),
-                _fmt(m.get("psnr"), ".2f"), _fmt(m.get("ssim"), ".3f"), col, _fmt(m.get("n"), "d")]
+                _fmt(m.get("psnr"), ".2f"), _fmt(m.get("ssim"), ".3f"), col, _fmt(m.get("n", m.get("val_items")), "d")]
 
     def _skips_for(tr, levels):
         if levels is None:
