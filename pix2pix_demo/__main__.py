@@ -39,6 +39,8 @@ def _add_train(sub):
     p.add_argument("--log-every", type=int, default=25)
     p.add_argument("--max-images", type=int, default=None, help="use only the first N images")
     p.add_argument("--weights-dtype", choices=["float16", "float32"], default="float16")
+    p.add_argument("--precision", choices=["float32", "mixed_bfloat16"], default="float32",
+                   help="compute dtype while training (mixed_bfloat16: faster on CPUs with AVX-512 BF16 or AMX)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out at its last checkpoint")
     p.add_argument("--devices", type=int, default=None, help="train on N devices with MirroredStrategy")
 
@@ -117,7 +119,7 @@ def cmd_train(a):
                       num_levels=a.num_levels, alpha=a.alpha, disc_filters=a.disc_filters, lr=a.lr, l1_lambda=a.l1_lambda,
                       val_fraction=a.val_fraction, direction=a.direction, layout=a.layout, seed=a.seed,
                       checkpoint_every=a.checkpoint_every, sample_every=a.sample_every, log_every=a.log_every,
-                      max_images=a.max_images, weights_dtype=a.weights_dtype)
+                      max_images=a.max_images, weights_dtype=a.weights_dtype, precision=a.precision)
     folder = train(cfg, a.out, resume=a.resume, devices=a.devices)
     if folder is None:
         print(f"\nstopped early; continue with: python -m pix2pix_demo train --out {a.out} --resume", file=sys.stderr)

@@ -114,6 +114,9 @@ class TrainConfig:
     bn_recalibration_batches: int = 100
     max_images: int | None = None
     weights_dtype: str = "float16"
+    #: Keras dtype policy while training: "float32", or "mixed_bfloat16" (1.6× faster steps on this AVX-512 BF16
+    #: CPU in `benchmarks`; the shipped models were trained in float32). Exported weights are the same either way.
+    precision: str = "float32"
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -241,7 +244,8 @@ def predict(generator: keras.Model, x: np.ndarray, batch_size: int = 8) -> np.nd
     fn = getattr(generator, "_p2p_predict", None)
     if fn is None:  # any batch size, one trace (a short last batch must not retrace)
         spec = tf.TensorSpec([None, *generator.input_shape[1:]], tf.float32)
-        fn = generator._p2p_predict = tf.function(lambda t: generator(t, training=False), input_signature=[spec])
+        fn = generator._p2p_predict = tf.function(lambda t: tf.cast(generator(t, training=False), tf.float32),
+                                                  input_signature=[spec])
     return np.concatenate([fn(tf.constant(x[i:i + batch_size])).numpy() for i in range(0, len(x), batch_size)])
 
 
@@ -338,9 +342,14 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, devices: int 
 
     strategy = _strategy(devices)
     global_batch = cfg.batch_size
+    keras.mixed_precision.set_global_policy(cfg.precision)  # layers keep the policy they were built with
+    try:
+        with strategy.scope():
+            generator = build_generator(gcfg)
+            discriminator = build_discriminator(task.in_channels, task.out_channels, size, cfg.disc_filters)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
     with strategy.scope():
-        generator = build_generator(gcfg)
-        discriminator = build_discriminator(task.in_channels, task.out_channels, size, cfg.disc_filters)
         gan = Pix2Pix(generator, discriminator, cfg.l1_lambda)
         gan.compile(keras.optimizers.Adam(cfg.lr, beta_1=cfg.beta_1),
                     keras.optimizers.Adam(cfg.lr, beta_1=cfg.beta_1))
