@@ -14,11 +14,9 @@ from pathlib import Path
 
 def _isolate() -> None:
     """Private HOME/TMPDIR/Gradio cache, offline Hub: set before TensorFlow or Gradio are imported."""
-    base = Path(tempfile.mkdtemp(prefix="p2p-bench-"))
-    for sub in ("home", "tmp", "gradio"):
-        (base / sub).mkdir()
-    os.environ.update({"HOME": str(base / "home"), "TMPDIR": str(base / "tmp"), "GRADIO_TEMP_DIR": str(base / "gradio"),
-                       "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "TF_CPP_MIN_LOG_LEVEL": "2"})
+    from .common import private_env
+
+    os.environ.update(private_env(Path(tempfile.mkdtemp(prefix="p2p-bench-"))))
     tempfile.tempdir = None
 
 

@@ -36,6 +36,14 @@ def percentile(values, q: float) -> float:
     return values[lo] + (values[hi] - values[lo]) * (k - lo)
 
 
+def private_env(base: Path) -> dict[str, str]:
+    """HOME, TMPDIR and Gradio's cache under ``base``, the Hub offline: a run touches no user files, no network."""
+    for sub in ("home", "tmp", "gradio"):
+        (base / sub).mkdir(parents=True, exist_ok=True)
+    return {"HOME": str(base / "home"), "TMPDIR": str(base / "tmp"), "GRADIO_TEMP_DIR": str(base / "gradio"),
+            "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
 # ---------------------------------------------------------------------------------------------- memory
 def rss_mb(pid: int | str = "self") -> float:
     """Resident set size of a process in MB (from /proc; Linux)."""

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from .browser import settled_median, stroke_latencies
-from .common import ROOT, PeakRSS, Section, Target, median_ms, percentile, rss_mb
+from .common import ROOT, PeakRSS, Section, Target, median_ms, percentile, private_env, rss_mb
 
 SKETCH_HANDLER_MS = 30.0
 STROKE_MS = 150.0
@@ -37,7 +37,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait_http(url: str, timeout: float, proc=None) -> None:
+def wait_http(url: str, timeout: float, proc=None) -> None:
     import httpx
 
     end = time.monotonic() + timeout
@@ -66,7 +66,7 @@ class InProcessApp:
             port = free_port()
             launch(self.demo, port=port, prevent_thread_lock=True, quiet=True)
             self.url = f"http://127.0.0.1:{port}/"
-            _wait_http(self.url, 120)
+            wait_http(self.url, 120)
 
     def handler(self, api_name: str):
         for block_fn in self.demo.fns.values():
@@ -190,15 +190,6 @@ def photos(app: InProcessApp, quick: bool) -> Section:
 
 
 # ------------------------------------------------------------------------------------------------- 5. app
-def _env(base: Path) -> dict:
-    env = dict(os.environ)
-    for sub in ("home", "tmp", "gradio"):
-        (base / sub).mkdir(exist_ok=True)
-    env.update({"HOME": str(base / "home"), "TMPDIR": str(base / "tmp"), "GRADIO_TEMP_DIR": str(base / "gradio"),
-                "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "TF_CPP_MIN_LOG_LEVEL": "2"})
-    return env
-
-
 def _requests(client_factory, n: int, workers: int, on_done=None) -> tuple[list[float], int]:
     """Send ``n`` mixed requests from ``workers`` clients; returns (latencies ms, the failures' messages)."""
     from gradio_client import handle_file
@@ -247,7 +238,7 @@ def app(weights: Path, quick: bool) -> Section:
     url = f"http://127.0.0.1:{port}/"
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--weights", str(weights)], cwd=ROOT,
-                            env=_env(base), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            env=dict(os.environ, **private_env(base)), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     warm, server_errors = {}, []
 
     def watch_log():  # the app logs "warmed up N models" once every model has been traced in the background
@@ -259,7 +250,7 @@ def app(weights: Path, quick: bool) -> Section:
 
     threading.Thread(target=watch_log, daemon=True).start()
     try:
-        _wait_http(url, 180, proc)
+        wait_http(url, 180, proc)
         startup = time.perf_counter() - t0
         end = time.monotonic() + 300
         while "s" not in warm and time.monotonic() < end and proc.poll() is None:

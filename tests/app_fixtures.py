@@ -15,15 +15,15 @@ from __future__ import annotations
 import io
 import json
 import os
-import socket
 import struct
-import time
 import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
+
+from benchmarks.serving import free_port, wait_http
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
@@ -63,12 +63,6 @@ def make_weights(root: Path, models=None, size: int = TINY_SIZE) -> Path:
 
 
 # ---------------------------------------------------------------------------------------------- serving
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def serve(weights: Path, **build_kwargs):
     """Build and launch the app in this process; returns (demo, base URL)."""
     from pix2pix_demo.ui import build_app, launch
@@ -77,26 +71,8 @@ def serve(weights: Path, **build_kwargs):
     port = free_port()
     launch(demo, port=port, prevent_thread_lock=True, quiet=True)
     url = f"http://127.0.0.1:{port}/"
-    wait_until(lambda: _http_ok(url), 60, "the app did not start")
+    wait_http(url, 60)
     return demo, url
-
-
-def _http_ok(url) -> bool:
-    import httpx
-
-    try:
-        return httpx.get(url, timeout=5).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def wait_until(cond, timeout: float, message: str, interval: float = 0.05):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return
-        time.sleep(interval)
-    raise AssertionError(message)
 
 
 @pytest.fixture(scope="session")
