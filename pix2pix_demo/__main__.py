@@ -171,13 +171,11 @@ def cmd_evaluate(a):
     print(markdown_table(a.task, results))
     out = {a.task: results}
     if a.round_trip:
-        from .evaluation import round_trip
+        from .evaluation import round_trips
 
         if a.task not in ("day2night", "night2day"):
             raise ValueError("--round-trip is for day2night or night2day.")
-        out["round_trip"] = [round_trip(a.data, arch) for arch in archs
-                             if all((WEIGHTS_DIR / t / arch / "config.json").exists()
-                                    for t in ("day2night", "night2day"))]
+        out["round_trip"] = round_trips(a.data, archs=archs)
         for r in out["round_trip"]:
             print(f"round trip night2day(day2night(x)), {r['arch']}: PSNR {r['psnr']:.2f} dB (min {r['psnr_min']:.2f}) "
                   f"on {r['n']} validation photos at {r['long_side']} px")

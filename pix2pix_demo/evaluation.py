@@ -122,6 +122,17 @@ def round_trip(data, arch: str = "unet", weights=None, long_side: int = 512,
             "long_side": long_side}
 
 
+def round_trips(data, weights=None, archs=None, **kwargs) -> list[dict]:
+    """:func:`round_trip` for every generator (of ``archs``) that has both a day2night and a night2day model in
+    ``weights`` (default: the shipped ``weights/``)."""
+    from .inference import WEIGHTS_DIR
+    from .models import ARCHS
+
+    root = Path(weights) if weights else WEIGHTS_DIR
+    return [round_trip(data, arch, weights, **kwargs) for arch in archs or ARCHS
+            if all((root / t / arch / "config.json").exists() for t in ("day2night", "night2day"))]
+
+
 def markdown_table(task_name: str, results: dict) -> str:
     head = "| task | generator | L1 ↓ | PSNR ↑ | SSIM ↑ | colourfulness (target) | params | forward ms |\n" \
            "|---|---|---|---|---|---|---|---|\n"

@@ -46,8 +46,8 @@ def export_tflite(model, folder) -> Path:
     """Write ``model.tflite``: the same generator for the TFLite interpreter (XNNPACK), float16 weights.
 
     The shipped weights are float16 already, so this file holds exactly the same numbers as ``model.safetensors``.
-    ``inference.load`` prefers it when present (the benchmark measured it faster on this CPU) and falls back to
-    TensorFlow for skip ablations and feature maps, which the frozen graph cannot do.
+    ``inference.load`` uses it when present (the benchmark measured it as fast as TensorFlow or faster on this
+    CPU) and uses TensorFlow for skip ablations and feature maps, which the frozen graph cannot do.
     """
     import contextlib
     import io

@@ -69,7 +69,8 @@ class Translator:
         self._interp = None
         tflite = folder / TFLITE if folder is not None else None
         if backend == "tflite" and not (tflite and tflite.exists()):
-            raise WeightsError(f"{folder} has no {TFLITE}; export one with `python -m pix2pix_demo export-tflite`.")
+            raise WeightsError(f"{folder} has no {TFLITE}; write one with "
+                               f"`pix2pix_demo.zoo.write_tflite(Path({str(folder)!r}))`.")
         if backend != "tf" and tflite is not None and tflite.exists():
             self._interp = _interpreter(tflite)
             detail = self._interp.get_input_details()[0]
