@@ -146,10 +146,19 @@ def _day2night_pair(rgb, rng):
     return rgb, render_night(rgb, rng)
 
 
-def _night2day_pair(rgb, rng):
-    from .night import random_night
+#: The share of night2day's training inputs drawn with the renderer's default look (the look the Day → Night
+#: model learned); the rest vary exposure, tint, sky, lights and noise (:func:`~pix2pix_demo.night.random_night`).
+#: With varied inputs only, the model has to guess each photo's exposure (0.05–0.15): in the round trip
+#: night2day(day2night(x)) a global per-channel gain fitted afterwards was worth 2 dB PSNR. With half the inputs
+#: in the default look the U-Net's round trip rose from 19.9 to 20.5 dB.
+DEFAULT_NIGHT_SHARE = 0.5
 
-    return random_night(rgb, rng), rgb
+
+def _night2day_pair(rgb, rng):
+    from .night import random_night, render_night
+
+    night = render_night(rgb, rng) if rng.random() < DEFAULT_NIGHT_SHARE else random_night(rgb, rng)
+    return night, rgb
 
 
 def _photo_prepare(img, size):
@@ -208,7 +217,8 @@ register(Task(
     in_channels=3, out_channels=3, color_space="rgb", image_size=256,
     make_pair=_night2day_pair, encode_input=_rgb_in, encode_target=_rgb_in, decode=_decode_rgb,
     prepare=_photo_prepare, finish=_photo_finish,
-    notes={"pairs": "A randomly varied synthetic night render of a day photo → the day photo."}))
+    notes={"pairs": "A synthetic night render of a day photo → the day photo; half the renders have the default "
+                    "night look, half randomly varied exposure, tint, sky, lights and noise."}))
 
 
 def get_task(name: str) -> Task:

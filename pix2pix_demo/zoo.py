@@ -33,7 +33,8 @@ RECIPES: dict[str, dict] = {
                      alpha=0.35),
     "day2night": dict(image_size=128, base_filters=16, max_filters=128, disc_filters=32, batch_size=8, steps=2000,
                       alpha=0.35),
-    # 4,000 steps were tried for night2day: SSIM rose (U-Net 0.58 → 0.63) but PSNR and the round trip fell.
+    # 4,000 steps were tried for night2day (varied night inputs only): SSIM rose (U-Net 0.58 → 0.63) but PSNR and
+    # the round trip fell. Half default-look inputs (tasks.DEFAULT_NIGHT_SHARE) helped instead.
     "night2day": dict(image_size=128, base_filters=16, max_filters=128, disc_filters=32, batch_size=8, steps=2000,
                       alpha=0.35),
 }
@@ -201,8 +202,9 @@ def write_card(weights, data_root, cache="cache") -> Path:
     recipes = "\n".join(f"| {t} | " + " | ".join(str(r[k]) for k in ("image_size", "base_filters", "max_filters",
                                                                          "disc_filters", "batch_size", "steps"))
                         + " |" for t, r in RECIPES.items())
+    pairs = "\n".join(f"| {t.name} | {t.notes.get('pairs', '')} |" for t in TASKS.values())
     card = CARD.format(table=table, sheets=sheets, emoji=emoji, photos=photo_credits(data_root), recipes=recipes,
-                       commands="\n".join(commands))
+                       commands="\n".join(commands), pairs=pairs)
     path = weights / "README.md"
     path.write_text(card)
     write_manifest(weights)
@@ -260,6 +262,12 @@ Exact commands:
 {commands}
 ```
 
+How each task makes its training pairs (from `pix2pix_demo.tasks`):
+
+| task | pairs |
+|---|---|
+{pairs}
+
 ## Data and credits
 
 - **sketch**: emoji rendered with resvg on white at 256 px (skin-tone variants skipped), with line drawings
@@ -280,11 +288,19 @@ Exact commands:
 - The day/night pairs are **synthetic**: night images come from `pix2pix_demo.night.render_night`, a physically
   motivated renderer, not from real night photos. night2day learns the inverse of that renderer; on real night
   photos it may behave differently.
-- The round trip `night2day(day2night(x))` stays at 19.9 dB PSNR against x with the U-Nets (goal: 20 dB). Training
-  night2day for 4,000 steps instead of 2,000 raised SSIM but lowered PSNR and the round trip (19.6 dB).
-- night2day outputs are bright but noisy, with colour casts; the encoder-decoder collapses to a blur on this task.
-- Wall times were measured while other jobs shared the 2-core CPU; runs resumed after an interruption count only
-  their last uninterrupted part (night2day/mobilenet_unet: the last 1,200 of 2,000 steps).
+- Half of night2day's training inputs have the renderer's default night look, the look the Day → Night models
+  produce, so the round trip `night2day(day2night(x))` (above) is the case it knows best; the other half vary
+  exposure, tint, sky, lights and noise. A night photo much darker or brighter than the default look comes back
+  too dark or too bright, since one night picture can come from a dim scene at a long exposure or a bright scene at
+  a short one.
+- A night sky carries no trace of the day sky's colour: night2day paints a plausible pale blue sky, not the one that
+  was there. Fine detail the night render buried in the dark (thin sails, leaves) comes back soft.
+- At the models' 128 px, night2day outputs show GAN grain and colour casts; the full-resolution path (a guided
+  filter) keeps the photo's own edges and hides most of it. The encoder-decoder collapses to a blur on this task.
+- Training night2day for 4,000 steps instead of 2,000 (with varied inputs only) raised SSIM but lowered PSNR and the
+  round trip, so the recipe stays at 2,000.
+- Most wall times were measured while other jobs shared the 2-core CPU (night2day's ran alone); runs resumed after
+  an interruption count only their last uninterrupted part.
 - The models are small and trained briefly on a CPU; expect soft detail and occasional wrong colours.
 - Sketch models learned from emoji: they draw emoji-like, flat-coloured pictures.
 - 196 photos are a small set; colorize tends toward the common colours of that set (sky, foliage, stone).

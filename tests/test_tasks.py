@@ -73,6 +73,22 @@ def test_day2night_pair_is_darker_and_night2day_is_its_inverse():
     assert imaging.luminance(night2).mean() < 0.7 * imaging.luminance(day2).mean()
 
 
+@pytest.mark.parametrize("share", [0.0, 1.0])
+def test_night2day_inputs_mix_the_default_night_look_with_varied_ones(share, monkeypatch):
+    """share 1: every input has the default render's exposure (the Day → Night look); share 0: exposures vary."""
+    from pix2pix_demo import tasks
+    from pix2pix_demo.night import render_night
+
+    picture = _sample_picture("night2day")
+    monkeypatch.setattr(tasks, "DEFAULT_NIGHT_SHARE", share)
+    means = [get_task("night2day").make_pair(picture, np.random.default_rng(s))[0].mean() for s in range(8)]
+    default = render_night(picture).mean()
+    if share == 1.0:
+        assert max(abs(m - default) for m in means) < 1.0
+    else:
+        assert max(means) - min(means) > 5.0 and max(abs(m - default) for m in means) > 3.0
+
+
 def test_colorize_pair_input_is_gray():
     a, b = get_task("colorize").make_pair(_sample_picture("colorize"), np.random.default_rng(0))
     assert np.array_equal(a[..., 0], a[..., 1]) and np.array_equal(a[..., 1], a[..., 2])
