@@ -108,19 +108,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def config_from_args(a):
+    """The ``TrainConfig`` that ``train``'s command-line arguments ask for."""
+    from .training import TrainConfig
+
+    steps = a.steps if a.resume else (a.steps or 2000)
+    return TrainConfig(task=a.task or "", arch=a.arch, data=a.data or "", steps=steps, batch_size=a.batch_size,
+                       image_size=a.image_size, base_filters=a.base_filters, max_filters=a.max_filters,
+                       num_levels=a.num_levels, alpha=a.alpha, disc_filters=a.disc_filters, lr=a.lr,
+                       l1_lambda=a.l1_lambda, val_fraction=a.val_fraction, direction=a.direction, layout=a.layout,
+                       seed=a.seed, checkpoint_every=a.checkpoint_every, sample_every=a.sample_every,
+                       log_every=a.log_every, max_images=a.max_images, weights_dtype=a.weights_dtype,
+                       precision=a.precision)
+
+
 def cmd_train(a):
-    from .training import TrainConfig, train
+    from .training import train
 
     if not a.resume and not (a.task and a.data):
         raise ValueError("--task and --data are required (unless --resume, which reads them from the run)")
-    steps = a.steps if a.resume else (a.steps or 2000)
-    cfg = TrainConfig(task=a.task or "", arch=a.arch, data=a.data or "", steps=steps, batch_size=a.batch_size,
-                      image_size=a.image_size, base_filters=a.base_filters, max_filters=a.max_filters,
-                      num_levels=a.num_levels, alpha=a.alpha, disc_filters=a.disc_filters, lr=a.lr, l1_lambda=a.l1_lambda,
-                      val_fraction=a.val_fraction, direction=a.direction, layout=a.layout, seed=a.seed,
-                      checkpoint_every=a.checkpoint_every, sample_every=a.sample_every, log_every=a.log_every,
-                      max_images=a.max_images, weights_dtype=a.weights_dtype, precision=a.precision)
-    folder = train(cfg, a.out, resume=a.resume, devices=a.devices)
+    folder = train(config_from_args(a), a.out, resume=a.resume, devices=a.devices)
     if folder is None:
         print(f"\nstopped early; continue with: python -m pix2pix_demo train --out {a.out} --resume", file=sys.stderr)
         raise SystemExit(130)

@@ -1,6 +1,6 @@
 """pix2pix training: a ``keras.Model`` with ``train_step``, callbacks for progress, samples and checkpoints.
 
-The objective is the paper's: ``G* = arg min_G max_D  L_cGAN(G, D) + λ·L1(G)`` with λ = 100, both networks
+The objective is the paper's: ``G* = arg min_G max_D  L_cGAN(G, D) + λ·L1(G)`` with λ = 100 by default, both networks
 trained with Adam(2e-4, β1 = 0.5). Training runs under the current ``tf.distribute`` strategy, so the same code
 runs on one CPU, several GPUs (MirroredStrategy) or several workers (MultiWorkerMirroredStrategy).
 

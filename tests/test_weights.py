@@ -3,7 +3,9 @@ and on fixed validation inputs the U-Net beats the encoder-decoder (the paper's 
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +17,7 @@ from pix2pix_demo.export import WeightsError, sha256, verify_manifest
 from pix2pix_demo.inference import WEIGHTS_DIR, load
 from pix2pix_demo.models import ARCHS
 from pix2pix_demo.tasks import TASKS, get_task
+from pix2pix_demo.training import TrainConfig
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 BUDGET_MB = 100
@@ -125,3 +128,24 @@ def test_sketch_models_ship_a_matching_litert_file(arch):
     arr[40:44, 60:150] = 0
     x, _ = ref.task.prepare(Image.fromarray(arr), ref.config.image_size)
     assert np.abs(lite.forward(x[None]) - ref.forward(x[None])).mean() < 1e-2
+
+
+#: Settings that only change logging, checkpoints or where the data lies, not the model.
+_BOOKKEEPING = {"data", "checkpoint_every", "sample_every", "log_every", "keep_checkpoints", "extra"}
+
+
+@pytest.mark.parametrize("task,arch", SHIPPED)
+def test_shipped_model_follows_its_tasks_recipe_and_the_cards_command(task, arch):
+    """Fair comparison: every generator of a task was trained with the task's one recipe (pix2pix_demo.zoo), and
+    the exact command the model card prints asks for that recipe."""
+    from pix2pix_demo.__main__ import build_parser, config_from_args
+    from pix2pix_demo.zoo import command_line, recipe
+
+    shipped = TrainConfig.from_dict(json.loads((WEIGHTS_DIR / task / arch / "config.json").read_text())["training"])
+    want = recipe(task, arch, Path(shipped.data))
+    argv = shlex.split(command_line(want, f"runs/{task}/{arch}"))
+    assert argv[:3] == ["python", "-m", "pix2pix_demo"]
+    from_card = config_from_args(build_parser().parse_args(argv[3:]))
+    for f in dataclasses.fields(TrainConfig):
+        if f.name not in _BOOKKEEPING:
+            assert getattr(shipped, f.name) == getattr(want, f.name) == getattr(from_card, f.name), f.name
