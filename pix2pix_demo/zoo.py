@@ -249,8 +249,10 @@ picture = pix2pix_demo.load("colorize", "unet")("photo.jpg")
 {table}
 
 Reproduce the table: `python -m pix2pix_demo evaluate --task TASK --data DATA` (DATA: `cache/emoji256` for sketch,
-made by `render-emoji`, and `../shared/data/photos` for the others); it evaluates every shipped generator of the task. Forward ms is the median batch-1 latency on the training machine (2 CPU
-cores), so it varies with the machine.
+made by `render-emoji`, and `../shared/data/photos` for the others); it evaluates every shipped generator of the
+task, and `--round-trip` adds the round trips. Forward ms is the median batch-1 latency measured at the end of each
+training run on the 2-core CPU, some while other jobs shared it; `python -m benchmarks` measures every model on a
+quiet machine (there, all are at most 20 ms: see the Performance section of the project README).
 
 ## Contact sheets (validation images)
 
