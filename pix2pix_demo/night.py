@@ -4,7 +4,7 @@ Pure numpy / scipy; no TensorFlow. The renderer follows what the camera and the 
 
 1. **Linear light.** The 8-bit sRGB photo is decoded to linear light with a look-up table; every later step works
    on light intensities, so the exposure is a plain multiplication: × 0.085 at ``strength=1`` (about 3.5 stops
-   under the day exposure; ``random_night`` draws it in 0.05–0.15).
+   under the day exposure; ``random_night`` draws it in 0.05–0.25, up to a bright dusk).
 2. **Purkinje shift.** At night the rods take over from the cones: colours fade and the spectral sensitivity moves
    toward blue-green, so reds go dark first. Each pixel is mixed (60 %) from its *scotopic* luminance - Larson's
    ``V = Y (1.33 (1 + (Y+Z)/X) - 1.68)`` reduced to linear weights on the sRGB primaries - painted in the blue
@@ -733,7 +733,7 @@ def random_night(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     light_color = (1.0, 0.95 - 0.3 * sodium, 0.9 - 0.6 * sodium)
     p = dataclasses.replace(
         base,
-        exposure=float(np.exp(rng.uniform(np.log(0.05), np.log(0.15)))),
+        exposure=float(np.exp(rng.uniform(np.log(0.05), np.log(0.25)))),
         purkinje=float(rng.uniform(0.4, 0.8)),
         saturation=float(rng.uniform(0.35, 0.75)),
         tint=tuple(float(v) for v in tint),

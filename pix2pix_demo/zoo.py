@@ -304,10 +304,8 @@ How each task makes its training pairs (from `pix2pix_demo.tasks`):
   produce, so the round trip `night2day(day2night(x))` (above) is the case it knows best; the other half vary
   exposure, tint, sky, lights and noise. A night photo much darker or brighter than the default look comes back
   too dark or too bright, since one night picture can come from a dim scene at a long exposure or a bright scene at
-  a short one. The app's own example `launch_pad_night.jpg`, a real dusk photo, comes back with a pale, washed-out
-  sky (mean level 189 of 255; 160 with the earlier models trained on varied nights only). Measured on 128 px
-  validation crops, the mix costs 0.17 dB PSNR on varied nights (18.02 vs 18.19 dB) and gains 0.57 dB on
-  default-look nights (19.22 vs 18.66 dB).
+  a short one. The varied renders reach up to a bright dusk (exposure 0.25), yet the app's own example
+  `launch_pad_night.jpg`, a real dusk photo, still comes back hazy, with a pale violet-blue sky.
 - A night sky carries no trace of the day sky's colour: night2day paints a plausible pale blue sky, not the one that
   was there. Fine detail the night render buried in the dark (thin sails, leaves) comes back soft.
 - At the models' 128 px, night2day outputs show GAN grain and colour casts; the full-resolution path (a guided
