@@ -13,21 +13,15 @@ from .common import Section, Target, count_flops, median_ms
 PEAK_FRACTION_TARGET = 0.40
 
 
-def _gan(task_name: str, image_size: int, base: int, max_f: int, disc: int, alpha: float):
-    import keras
-
-    from pix2pix_demo.models import GeneratorConfig, build_discriminator, build_generator
+def _gan(task_name: str, image_size: int, base: int, max_f: int, disc: int, alpha: float, policy: str):
+    """The U-Net GAN that ``train`` builds for these settings."""
     from pix2pix_demo.tasks import get_task
-    from pix2pix_demo.training import Pix2Pix
+    from pix2pix_demo.training import TrainConfig, build_gan
 
     task = get_task(task_name)
-    gen = build_generator(GeneratorConfig(arch="unet", image_size=image_size, in_channels=task.in_channels,
-                                          out_channels=task.out_channels, base_filters=base, max_filters=max_f,
-                                          alpha=alpha))
-    dis = build_discriminator(task.in_channels, task.out_channels, image_size, disc)
-    gan = Pix2Pix(gen, dis)
-    gan.compile(keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5))
-    return gan, task
+    cfg = TrainConfig(task=task_name, arch="unet", image_size=image_size, base_filters=base, max_filters=max_f,
+                      disc_filters=disc, alpha=alpha, precision=policy)
+    return build_gan(cfg, task), task
 
 
 def _step_ms(gan, task, image_size: int, batch: int, repeats: int) -> float:
@@ -70,8 +64,6 @@ def _pipeline_images_per_s(data: Path, seconds: float = 8.0) -> float | None:
 
 
 def training(quick: bool, peak_gflops: float, data: Path) -> Section:
-    import keras
-
     from pix2pix_demo.zoo import RECIPES
 
     sec = Section("4. Training throughput (one GAN step: G and D forward + backward, Adam)")
@@ -81,12 +73,8 @@ def training(quick: bool, peak_gflops: float, data: Path) -> Section:
     rows, data_out = [], []
 
     def measure(label, task_name, size, base, max_f, disc, alpha, batch, policy="float32"):
-        keras.mixed_precision.set_global_policy(policy)
-        try:
-            gan, task = _gan(task_name, size, base, max_f, disc, alpha)
-            ms = _step_ms(gan, task, size, batch, repeats)
-        finally:
-            keras.mixed_precision.set_global_policy("float32")
+        gan, task = _gan(task_name, size, base, max_f, disc, alpha, policy)
+        ms = _step_ms(gan, task, size, batch, repeats)
         flops = _step_flops(gan) * batch
         ips = batch / (ms / 1000)
         frac = flops / (ms / 1000) / 1e9 / peak_gflops

@@ -134,6 +134,23 @@ class TrainConfig:
                                num_levels=self.num_levels, alpha=self.alpha)
 
 
+def build_gan(cfg: TrainConfig, task: Task) -> Pix2Pix:
+    """The generator and PatchGAN of ``cfg``, built under its precision policy, in a compiled :class:`Pix2Pix`.
+
+    Call it inside a ``tf.distribute`` strategy's scope to train under that strategy.
+    """
+    keras.mixed_precision.set_global_policy(cfg.precision)  # layers keep the policy they were built with
+    try:
+        gcfg = cfg.generator_config(task)
+        generator = build_generator(gcfg)
+        discriminator = build_discriminator(task.in_channels, task.out_channels, gcfg.image_size, cfg.disc_filters)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    gan = Pix2Pix(generator, discriminator, cfg.l1_lambda)
+    gan.compile(keras.optimizers.Adam(cfg.lr, beta_1=cfg.beta_1), keras.optimizers.Adam(cfg.lr, beta_1=cfg.beta_1))
+    return gan
+
+
 # -------------------------------------------------------------------------------------------- callbacks
 class StepCallback(keras.callbacks.Callback):
     """Base for callbacks that act on the global step (the generator optimiser's iteration count)."""
@@ -342,17 +359,9 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, devices: int 
 
     strategy = _strategy(devices)
     global_batch = cfg.batch_size
-    keras.mixed_precision.set_global_policy(cfg.precision)  # layers keep the policy they were built with
-    try:
-        with strategy.scope():
-            generator = build_generator(gcfg)
-            discriminator = build_discriminator(task.in_channels, task.out_channels, size, cfg.disc_filters)
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
     with strategy.scope():
-        gan = Pix2Pix(generator, discriminator, cfg.l1_lambda)
-        gan.compile(keras.optimizers.Adam(cfg.lr, beta_1=cfg.beta_1),
-                    keras.optimizers.Adam(cfg.lr, beta_1=cfg.beta_1))
+        gan = build_gan(cfg, task)
+        generator, discriminator = gan.generator, gan.discriminator
         # Create optimiser slots now so a checkpoint restores them (not lazily at the first step).
         gan.g_optimizer.build(generator.trainable_variables)
         gan.d_optimizer.build(discriminator.trainable_variables)
