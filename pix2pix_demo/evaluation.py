@@ -106,8 +106,7 @@ def round_trip(data, arch: str = "unet", weights=None, long_side: int = 512,
 
     ds = data_mod.find_dataset(data)
     items = data_mod.split(ds, val_fraction)[1]
-    folder = (lambda t: Path(weights) / t / arch) if weights else (lambda t: None)
-    d2n, n2d = load("day2night", arch, folder("day2night")), load("night2day", arch, folder("night2day"))
+    d2n, n2d = load("day2night", arch, weights), load("night2day", arch, weights)  # weights/<task>/<arch>/
     scores, night_drop = [], []
     for _, path in items:
         img = imaging.open_image(path)
