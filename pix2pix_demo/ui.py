@@ -77,7 +77,7 @@ class ModelZoo:
     every model is warmed up (its graph traced) so the first request is fast. ``warmed`` is set when all is done.
     """
 
-    def __init__(self, weights_dir, warmup: bool = True, background: bool = True):
+    def __init__(self, weights_dir, warmup: bool = True):
         t0 = time.perf_counter()
         self.dir = Path(weights_dir).resolve()
         self.max_upload_pixels = MAX_UPLOAD_PIXELS
@@ -91,7 +91,7 @@ class ModelZoo:
                 folder = self.dir / task / arch
                 if not (folder / "config.json").exists():
                     self.problems[task, arch] = f"no model in {folder}"
-                elif background and arch != PREFERRED[0]:
+                elif arch != PREFERRED[0]:
                     self._pending[task, arch] = threading.Event()
                     later.append((task, arch, folder))
                 else:
