@@ -1,6 +1,6 @@
 """pix2pix studio — the Gradio app: ``python app.py [--host H] [--port N] [--share] [--weights DIR]``.
 
-The same file runs the Hugging Face Space. The UI lives in ``pix2pix_demo/ui.py``.
+The same file runs the Hugging Face Space. The UI lives in ``pix2pix_demo/ui/`` (one file per tab).
 """
 
 from __future__ import annotations

@@ -20,12 +20,12 @@ def _isolate() -> None:
     tempfile.tempdir = None
 
 
-SECTIONS = ["forward", "backends", "sketch", "photos", "training", "app"]
+SECTIONS = ["forward", "backends", "sketch", "photos", "training", "app", "hostile"]
 
 
 def _run_section(name, args, weights, peak, wanted, in_process):
     """One section; the sketch and photo sections share one in-process app (returned with the section)."""
-    from . import models, serving, training
+    from . import hostile, models, serving, training
 
     if name == "forward":
         return models.forward(weights, args.quick, peak)
@@ -39,6 +39,8 @@ def _run_section(name, args, weights, peak, wanted, in_process):
         return sec, in_process
     if name == "training":
         return training.training(args.quick, peak, Path(args.data))
+    if name == "hostile":
+        return hostile.hostile(weights, args.quick), in_process
     if in_process is not None:  # free this process' models before measuring the app's own RSS
         in_process.close()
     return serving.app(weights, args.quick), None

@@ -252,7 +252,7 @@ def test_only_examples_and_the_upload_cache_are_served(app_url, app_weights, cli
     assert get(EXAMPLES / "sketch" / "house.png") == 200
     out = client.predict(handle(files["house"]), api_name="/sketch")  # results live in the upload cache
     assert Path(out).exists()
-    for forbidden in (REPO / "app.py", REPO / "pix2pix_demo" / "ui.py", REPO / "scripts" / "make_examples.py",
+    for forbidden in (REPO / "app.py", REPO / "pix2pix_demo" / "ui" / "__init__.py", REPO / "scripts" / "make_examples.py",
                       Path("/etc/passwd"), app_weights / "sketch" / "unet" / "config.json",
                       f"{EXAMPLES}/../app.py", f"{EXAMPLES}/sketch/../../README.md"):
         assert get(forbidden) in (403, 404), forbidden

@@ -1,0 +1,217 @@
+"""Tab 4, Skip vs No-skip: one input through the encoder–decoder, the U-Net and the MobileNet U-Net, with the U-Net's
+skip connections switchable level by level and its encoder feature maps shown."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from ..models import ARCHS
+from ..tasks import TASKS
+from .colorize_tab import COLORIZE_EXAMPLES
+from .common import examples, group, notice_box
+from .day_night_tab import DAY_EXAMPLES, NIGHT_EXAMPLES
+from .inputs import friendly, guard_choice, image_input, load_upload
+from .model_zoo import ARCH_TITLES, ModelZoo
+from .outputs import Results, feature_tiles
+from .pad import pad, pad_drawing
+from .sketch_tab import SKETCH_EXAMPLES
+
+BAD_TASK = f"The task must be one of {', '.join(TASKS)}."
+BAD_SKIPS = "skip_levels must be a list of U-Net skip levels to keep on, such as [1, 2, 3] (1 = outermost)."
+
+SKIP_EXPLANATION = (
+    "**What skip connections carry.** The encoder squeezes the picture through ever smaller feature maps down to a "
+    "1×1 bottleneck: good for *what* is in the picture, bad for *where* exactly its edges are. A U-Net's skip "
+    "connections hand each encoder level's feature map straight to the decoder level of the same size, so fine "
+    "detail — the exact position of every line and edge, textures, the input's own structure — does not have to "
+    "survive the bottleneck. Without them (the encoder–decoder) outputs come out blurrier and shapes drift. Untick "
+    "the outer levels to lose the finest detail first; the inner levels carry coarser layout. The maps below show "
+    "how strongly each U-Net encoder level responds (mean absolute activation), outermost first.")
+
+
+def _guard_skips(comp: gr.CheckboxGroup) -> gr.CheckboxGroup:
+    """None means every level on; anything that is not a list of offered levels gets :data:`BAD_SKIPS`."""
+    guard_choice(comp, BAD_SKIPS)
+    checked = comp.preprocess
+    comp.preprocess = lambda payload: None if payload is None else checked(payload)
+    return comp
+
+
+def _skip_choices(zoo: ModelZoo, task: str | None = None) -> list[tuple[str, int]]:
+    """Checkbox choices (label, level) for the U-Net of ``task``; for None, every level of any U-Net."""
+    trs = [zoo.get(t, "unet") for t in ([task] if task else TASKS)]
+    trs = [t for t in trs if t is not None]
+    if not trs:
+        return []
+    tr = max(trs, key=lambda t: t.num_skips)
+    size = tr.config.image_size
+    n = tr.num_skips
+    return [(f"{i}{' (outermost)' if i == 1 else ' (innermost)' if i == n else ''} · {size >> i}×{size >> i}", i)
+            for i in range(1, n + 1)]
+
+
+def compare_tab(zoo: ModelZoo, results: Results):
+    tasks = list(TASKS)
+    default_task = next((t for t in tasks if any(zoo.get(t, a) for a in ARCHS)), tasks[0])
+    headers = ["generator", "params", "this input (ms)", "L1 ↓", "PSNR ↑", "SSIM ↑", "colourfulness (target)",
+               "held-out images"]
+
+    def _fmt(v, spec):
+        return format(v, spec) if isinstance(v, (int, float)) else "—"
+
+    def _row(task, arch, ms):
+        tr, m = zoo.get(task, arch), zoo.metrics(task, arch)
+        if tr is None:
+            return [ARCH_TITLES[arch], "—", "not available", "—", "—", "—", "—", "—"]
+        col = (f"{m['colourfulness']:.1f} ({m['colourfulness_target']:.1f})"
+               if isinstance(m.get("colourfulness"), (int, float)) and
+               isinstance(m.get("colourfulness_target"), (int, float)) else "—")
+        return [ARCH_TITLES[arch], f"{tr.params / 1e6:.2f} M", _fmt(ms, ".0f"), _fmt(m.get("l1"), ".4f"),
+                _fmt(m.get("psnr"), ".2f"), _fmt(m.get("ssim"), ".3f"), col, _fmt(m.get("n", m.get("val_items")), "d")]
+
+    def _skips_for(tr, levels):
+        if levels is None:
+            return None
+        if not isinstance(levels, (list, tuple)) or not all(isinstance(v, int) for v in levels):
+            raise gr.Error(BAD_SKIPS, print_exception=False)
+        on = set(levels)
+        return [i + 1 in on for i in range(tr.num_skips)]
+
+    def _label(arch, tr, ms, skips=None):
+        label = f"**{ARCH_TITLES[arch]}** · {tr.params / 1e6:.2f} M params · **{ms:.0f} ms**"
+        if skips is not None and not all(skips):
+            off = [str(i + 1) for i, on in enumerate(skips) if not on]
+            label += f" · skip level{'s' if len(off) > 1 else ''} {', '.join(off)} off"
+        return label
+
+    @friendly
+    def compare(task, image, skip_levels):
+        """A task, an input image and the U-Net skip levels to keep on (1 = outermost) → the encoder-decoder's, the
+        U-Net's and the MobileNet U-Net's pictures, and a table of parameters, time and held-out metrics."""
+        if task not in TASKS:
+            raise gr.Error(BAD_TASK, print_exception=False)
+        if not any(zoo.get(task, a) for a in ARCHS):
+            raise gr.Error(zoo.notice(task), print_exception=False)
+        img = load_upload(image, "an image", zoo.max_upload_pixels)
+        pictures, rows, labels = [], [], []
+        for arch in ("encoder_decoder", "unet", "mobilenet_unet"):
+            tr = zoo.get(task, arch)
+            if tr is None:
+                pictures.append(None)
+                labels.append(f"**{ARCH_TITLES[arch]}** · not available for this task ({zoo.problems[task, arch]})")
+                rows.append(_row(task, arch, None))
+                continue
+            skips = _skips_for(tr, skip_levels) if arch == "unet" else None
+            out, ms = tr.timed(img, skips)
+            pictures.append(results.save(out, arch, jpeg=False))
+            labels.append(_label(arch, tr, ms, skips))
+            rows.append(_row(task, arch, ms))
+        import pandas as pd
+
+        # The captions (parameters, milliseconds) go on in the next step, so API clients get plain images.
+        return (*pictures, pd.DataFrame(rows, columns=headers), {"task": task, "image": img, "labels": labels})
+
+    def auto(task, image, skip_levels):
+        if image is None:
+            return (*(gr.skip(),) * 4, None)
+        return compare(task, image, skip_levels)
+
+    @friendly
+    def unet_only(state, skip_levels):
+        if not state:
+            return gr.skip(), gr.skip()
+        tr = zoo.get(state["task"], "unet")
+        if tr is None:
+            return gr.skip(), gr.skip()
+        skips = _skips_for(tr, skip_levels)
+        out, ms = tr.timed(state["image"], skips)
+        return results.save(out, "unet", jpeg=False), _label("unet", tr, ms, skips)
+
+    @friendly
+    def decorate(state):
+        """Label each picture with its parameters and time, and show the U-Net's encoder feature maps."""
+        if not state:
+            return (*(gr.skip(),) * 3, None)
+        tr = zoo.get(state["task"], "unet")
+        tiles = feature_tiles(tr.features(state["image"]), tr.num_skips) if tr is not None else None
+        tiles = [(results.save(img, f"level_{i + 1}", jpeg=False), caption)
+                 for i, (img, caption) in enumerate(tiles or [])] or None
+        return (*state["labels"], tiles)
+
+    def on_task(task):
+        choices = _skip_choices(zoo, task)
+        return (gr.update(choices=choices, value=[v for _, v in choices]),
+                gr.update(visible=task == "sketch"),
+                f"**{TASKS[task].title}:** {TASKS[task].description}")
+
+    @friendly(heavy=False)
+    def pad_to_image(drawing):
+        if not drawing:
+            return gr.skip()
+        return pad_drawing(drawing)
+
+    with gr.Tab("Skip vs No-skip", id="compare", elem_id="tab-compare"):
+        gr.Markdown("The same input through three generators: the **encoder–decoder** (no skip connections), the "
+                    "pix2pix **U-Net** and a **MobileNet U-Net** (MobileNetV2 encoder). Pick a task, then draw or "
+                    "upload an input; untick skip levels to switch the U-Net's skip connections off.")
+        notice = None
+        if zoo.empty:
+            notice = (f"⚠️ No models are available yet: there are no trained models in {zoo.dir}. Train them with "
+                      f"`python -m pix2pix_demo train --task TASK --arch ARCH …` and copy each model folder to "
+                      f"{zoo.dir}/TASK/ARCH/, then restart the app.")
+            notice_box(notice, "cmp-notice")
+        with gr.Column(visible=notice is None):
+            with gr.Row(equal_height=False):
+                with gr.Column(scale=1, min_width=280):
+                    task_radio = guard_choice(gr.Radio([(TASKS[t].title, t) for t in tasks], value=default_task,
+                                                       label="Task", elem_id="cmp-task"), BAD_TASK)
+                    task_info = gr.Markdown(f"**{TASKS[default_task].title}:** {TASKS[default_task].description}")
+                    image = image_input(label="Input", elem_id="cmp-image", height=260, format="png")
+                    with gr.Accordion("Draw (for Sketch → Image)", open=False, visible=default_task == "sketch",
+                                      elem_id="cmp-draw") as draw_box:
+                        cmp_pad = pad("cmp-pad", "Draw here")
+                    all_levels = _skip_choices(zoo)
+                    skips = gr.CheckboxGroup(all_levels, value=[v for _, v in _skip_choices(zoo, default_task)],
+                                             label="U-Net skip connections (outermost → innermost)",
+                                             info="Untick a level to run the U-Net without it.", elem_id="cmp-skips")
+                    _guard_skips(skips)
+                    run_btn = gr.Button("Compare", variant="primary", elem_id="cmp-run")
+                with gr.Column(scale=3, min_width=480):
+                    outs, captions = [], []
+                    with gr.Row(equal_height=True):
+                        for a in ("encoder_decoder", "unet", "mobilenet_unet"):
+                            with gr.Column(min_width=160):
+                                outs.append(gr.Image(label=ARCH_TITLES[a], type="pil", format="png",
+                                                     interactive=False, elem_id=f"cmp-{a}", height=260,
+                                                     buttons=["download", "fullscreen"]))
+                                captions.append(gr.Markdown(f"**{ARCH_TITLES[a]}**", elem_id=f"cmp-{a}-caption"))
+                    table = gr.Dataframe(headers=headers, label="Held-out metrics (from each model's metrics.json) "
+                                                                "and the time on this input",
+                                         interactive=False, elem_id="cmp-table", wrap=True)
+                    gr.Markdown(SKIP_EXPLANATION)
+                    gallery = gr.Gallery(label="U-Net encoder feature maps, outermost level first",
+                                         columns=8, height=170, object_fit="contain", allow_preview=True,
+                                         elem_id="cmp-features", interactive=False)
+        state = gr.State(None)
+        if notice is None:
+            ex = [["sketch", p] for p in examples("sketch", SKETCH_EXAMPLES[:2])]
+            ex += [["day2night", p] for p in examples("photos", DAY_EXAMPLES[:1])]
+            ex += [["night2day", p] for p in examples("photos", NIGHT_EXAMPLES[:1])]
+            ex += [["colorize", p] for p in examples("photos", COLORIZE_EXAMPLES[:1])]
+            gr.Examples(ex, inputs=[task_radio, image], label="Examples", api_name="compare_example")
+
+    common = dict(outputs=[*outs, table, state], **group("compare"))
+    feats = dict(fn=decorate, inputs=[state], outputs=[*captions, gallery], api_visibility="private",
+                 **group("compare"))
+    run_btn.click(compare, inputs=[task_radio, image, skips], api_name="compare", **common).success(
+        api_name="compare_features", **feats)
+    image.change(auto, inputs=[task_radio, image, skips], api_name="compare_auto", api_visibility="private",
+                 trigger_mode="always_last", **common).success(api_name="compare_auto_features", **feats)
+    task_radio.input(on_task, inputs=[task_radio], outputs=[skips, draw_box, task_info], api_name="compare_task",
+                     api_visibility="private", queue=False).then(
+        auto, inputs=[task_radio, image, skips], api_name="compare_task_run", api_visibility="private",
+        **common).success(api_name="compare_task_features", **feats)
+    skips.input(unet_only, inputs=[state, skips], outputs=[outs[1], captions[1]], api_name="compare_skips",
+                api_visibility="private", trigger_mode="always_last", **group("compare"))
+    cmp_pad.change(pad_to_image, inputs=[cmp_pad], outputs=[image], api_name="compare_pad",
+                   api_visibility="private", trigger_mode="always_last", show_progress="hidden", **group("pad"))

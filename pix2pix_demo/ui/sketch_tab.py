@@ -1,0 +1,112 @@
+"""Tab 1, Sketch → Image: a live pad (the picture updates on every pen-up) and drawing files."""
+
+from __future__ import annotations
+
+import base64
+import io
+import time
+
+import gradio as gr
+import numpy as np
+from PIL import Image
+
+from .. import imaging
+from ..tasks import TASKS
+from .common import examples, group, notice_box, notice_or_none
+from .inputs import friendly, image_input, load_upload
+from .model_zoo import ModelZoo
+from .outputs import Results, to_uint8_gray
+from .pad import PAD_PEN, PAD_SIZE, pad, pad_drawing
+
+SKETCH_EXAMPLES = ["house.png", "cat_face.png", "sun.png", "car.png", "tree.png", "fish.png"]
+
+HINT_EMPTY = ("✏️ **The pad is empty.** Draw something — a house, a cat face, a sun, a car — with a few lines. The "
+              "picture appears each time you lift the pen; small or off-centre drawings are fitted automatically.")
+
+
+def sketch_tab(zoo: ModelZoo, results: Results):
+    task = TASKS["sketch"]
+    main = zoo.main("sketch")
+    model_size = main.config.image_size if main is not None else task.image_size
+
+    def translate(img: Image.Image):
+        """(picture, what the model sees, ms) for a drawing, or None for an empty one."""
+        tr = zoo.require("sketch")
+        t0 = time.perf_counter()
+        x, ctx = tr.task.prepare(img, tr.config.image_size)
+        if float(x.min()) > 0.98:  # canonical_sketch found no ink
+            return None
+        y = tr.forward(x[None])[0]
+        picture = tr.task.finish(y, ctx)
+        return picture, to_uint8_gray(x), (time.perf_counter() - t0) * 1000
+
+    @friendly(heavy=False)
+    def sketch_pad(drawing):
+        """The pad's drawing (a PNG data URL) → (picture, what the model sees, hint)."""
+        if not drawing:
+            return None, None, HINT_EMPTY
+        out = translate(pad_drawing(drawing))
+        if out is None:
+            return None, None, HINT_EMPTY
+        picture, seen, ms = out
+        # JPEG: encoding the 512 px picture as PNG would take longer than the model itself.
+        return (results.save(picture, "picture", jpeg=True, quality=92), results.save(seen, "seen", jpeg=False),
+                f"Picture made in {ms:.0f} ms. Keep drawing: it updates each time you lift the pen.")
+
+    @friendly
+    def sketch(drawing):
+        """A drawing (dark lines on a light background, any image file) → the picture, at the drawing's size."""
+        out = translate(load_upload(drawing, "a drawing", zoo.max_upload_pixels))
+        if out is None:
+            raise gr.Error("The drawing is empty: draw some dark lines on a light background.", print_exception=False)
+        return results.save(out[0], "picture", jpeg=False)
+
+    @friendly
+    def to_pad(drawing):
+        """A drawing file → the pad (auto-fitted, redrawn in the pen's stroke style)."""
+        if drawing is None:
+            return gr.skip()
+        img = load_upload(drawing, "a drawing", zoo.max_upload_pixels)
+        canon = imaging.canonical_sketch(np.asarray(img), size=PAD_SIZE, fit=True, width=PAD_PEN)
+        if canon.min() > 250:
+            return ""
+        buf = io.BytesIO()
+        Image.fromarray(canon, "L").save(buf, "PNG", compress_level=1)
+        return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+    with gr.Tab(task.title, id="sketch", elem_id="tab-sketch"):
+        gr.Markdown(f"{task.description} Draw on the pad: the picture updates every time you lift the pen.")
+        notice = notice_or_none(zoo, ["sketch"])
+        if notice:
+            notice_box(notice, "sketch-notice")
+        with gr.Row(visible=notice is None, equal_height=False):
+            with gr.Column(scale=1, min_width=300):
+                drawing_pad = pad("sketch-pad", "Draw here")
+                translate_btn = gr.Button("Translate", variant="primary", elem_id="sketch-translate")
+                with gr.Accordion("…or upload a drawing", open=False):
+                    upload = image_input(label="Drawing (dark lines on white)", elem_id="sketch-upload", height=220)
+            with gr.Column(scale=1, min_width=300):
+                picture = gr.Image(label="Picture", type="pil", format="png", interactive=False,
+                                   elem_id="sketch-picture", buttons=["download", "fullscreen"], height=420)
+                hint = gr.Markdown(HINT_EMPTY, elem_id="sketch-hint")
+                with gr.Row(equal_height=False):
+                    seen = gr.Image(label=f"What the model sees ({model_size}×{model_size})", type="pil",
+                                    format="png", interactive=False, height=200, elem_id="sketch-seen",
+                                    elem_classes=["p2p-seen"], buttons=[], scale=0, min_width=200)
+                    gr.Markdown("The model gets your drawing cropped to its content, centred with a small margin "
+                                "and redrawn with even 3 px strokes, exactly like the drawings it was trained on. "
+                                "So a small drawing in a corner works as well as a big one in the middle.",
+                                elem_id="sketch-seen-note")
+        if notice is None:
+            gr.Examples(examples("sketch", SKETCH_EXAMPLES), inputs=[upload], outputs=[drawing_pad], fn=to_pad,
+                        run_on_click=True, label="Example drawings (click one, then keep drawing)",
+                        api_name="sketch_example", examples_per_page=12)
+
+    live = dict(inputs=[drawing_pad], outputs=[picture, seen, hint], **group("pad"))
+    drawing_pad.change(sketch_pad, **live, trigger_mode="always_last", show_progress="hidden",
+                       api_name="sketch_live", api_visibility="undocumented")
+    translate_btn.click(sketch_pad, **live, show_progress="minimal", api_name="sketch_pad",
+                        api_visibility="undocumented")
+    upload.upload(sketch, inputs=[upload], outputs=[picture], api_name="sketch", **group("sketch")).success(
+        to_pad, inputs=[upload], outputs=[drawing_pad], api_name="sketch_to_pad", api_visibility="private",
+        **group("sketch"))
