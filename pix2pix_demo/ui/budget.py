@@ -1,12 +1,12 @@
 """One memory budget for every request at once: the bytes that images being decoded and processed take, app-wide.
 
-A 289 KB PNG can hold 99 meganbytes, about 300 MB once decoded, and more while it is converted and scaled down. The
+A 289 KB PNG can hold 99 megapixels, about 300 MB once decoded, and more while it is converted and scaled down. The
 queue's concurrency groups bound how many requests run, not how large they are, so ten such uploads at once took
 the server past 10 GB. Every event function runs inside :meth:`MemoryBudget.scope`; :func:`load_upload
 <pix2pix_demo.ui.inputs.load_upload>` takes what it is about to need from the budget before decoding (an estimate
-from the image's header) and the scope gives it back when the function returns. A request that does not fit waits for others to finish, and
-after ``wait_s`` is told that the server is busy. When the last large request ends, freed memory is handed back
-to the operating system (glibc keeps it otherwise).
+from the image's header), and the scope gives it back when the function returns. A request that does not fit
+waits for others to finish, and after ``wait_s`` is told that the server is busy. When the last large request
+ends, freed memory is handed back to the operating system (glibc keeps it otherwise).
 """
 
 from __future__ import annotations
