@@ -257,3 +257,10 @@ def test_load_upload_decodes_large_jpegs_at_reduced_size(tmp_path):
         assert budget.in_flight == img.width * img.height * PROCESS_BYTES, "settled to the scaled image"
     assert img.width * img.height <= 1_000_000 and abs(img.width / img.height - 4 / 3) < 0.01
     assert np.abs(np.asarray(img, np.int16) - (200, 120, 40)).max() < 8
+
+
+def test_the_app_writes_nothing_into_its_package(app_url):
+    """Gradio writes a .pyi stub beside every component subclass; the app has none, so nothing is written."""
+    from app_fixtures import REPO
+
+    assert not list((REPO / "pix2pix_demo").rglob("*.pyi"))
