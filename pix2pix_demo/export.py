@@ -3,12 +3,19 @@
 Weights are stored with safetensors (a format that cannot run code on load), optionally as float16 to halve the
 size. Tensors are matched to the rebuilt model by position and shape, so Keras' auto-generated layer names never
 cause a mismatch; any shape difference is reported clearly instead.
+
+Damaged folders fail with a :class:`WeightsError` that names the file, before any native parser sees it:
+``config.json`` is checked key by key, with bounds on every size (no config can ask for huge tensors), and it
+records the size and sha256 of each weights file (``"files"``), checked before the file is opened. A truncated
+``model.tflite`` would crash ``tf.lite.Interpreter`` (a segfault nothing can catch), and a safetensors file damaged
+only in its data region would load and give black pictures; both are caught by their fingerprint.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +24,15 @@ from .models import GeneratorConfig, build_generator
 
 CONFIG, WEIGHTS, METRICS, TFLITE = "config.json", "model.safetensors", "metrics.json", "model.tflite"
 FORMAT_VERSION = 1
+MAX_JSON_BYTES = 1 << 20  # config.json and metrics.json are a few hundred bytes
+
+#: Bounds on the generator settings a config.json may ask for: (min, max). The paper's U-Net is 256 px with 64..512
+#: filters; these leave room for bigger models while keeping every tensor far below the memory of a laptop.
+LIMITS = {"image_size": (16, 1024), "in_channels": (1, 8), "out_channels": (1, 8), "base_filters": (1, 512),
+          "max_filters": (1, 1024), "dropout": (0.0, 0.99), "dropout_levels": (0, 10), "alpha": (0.1, 2.0)}
+ACTIVATIONS = ("tanh", "sigmoid", "linear")
+
+log = logging.getLogger(__name__)
 
 
 class WeightsError(RuntimeError):
@@ -35,7 +51,7 @@ def export_model(folder, task, generator, gcfg: GeneratorConfig, metrics: dict |
     meta = {f"{i:04d}": w.path for i, w in enumerate(generator.weights)}
     _atomic(folder / WEIGHTS, lambda p: save_file(tensors, str(p), metadata={"paths": json.dumps(meta)}))
     config = {"format": FORMAT_VERSION, "task": task.name, "generator": gcfg.to_dict(), "weights_dtype": dtype,
-              "training": train_config or {}}
+              "training": train_config or {}, "files": {WEIGHTS: fingerprint(folder / WEIGHTS)}}
     _atomic(folder / CONFIG, lambda p: p.write_text(json.dumps(config, indent=2)))
     if metrics is not None:
         _atomic(folder / METRICS, lambda p: p.write_text(json.dumps(metrics, indent=2)))
@@ -61,6 +77,7 @@ def export_tflite(model, folder) -> Path:
         data = converter.convert()
     path = Path(folder) / TFLITE
     _atomic(path, lambda p: p.write_bytes(data))
+    record_fingerprint(folder, TFLITE)
     return path
 
 
@@ -70,17 +87,111 @@ def _atomic(path: Path, write):
     tmp.replace(path)
 
 
+def _read_json(path: Path):
+    """Parse a small JSON file; anything wrong with it is a WeightsError naming the file."""
+    if path.stat().st_size > MAX_JSON_BYTES:
+        raise WeightsError(f"{path} is corrupt: {path.stat().st_size} bytes, far more than a model's JSON file.")
+    try:
+        return json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise WeightsError(f"{path} is corrupt: not valid JSON ({err}).") from None
+
+
 def read_config(folder) -> dict:
+    """``config.json``, checked: a known task, a generator within :data:`LIMITS`, well-formed fingerprints."""
     folder = Path(folder)
     path = folder / CONFIG
     if not path.exists():
         raise WeightsError(f"{folder} is not a model folder: {CONFIG} is missing.")
-    try:
-        config = json.loads(path.read_text())
-        GeneratorConfig.from_dict(config["generator"])
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
-        raise WeightsError(f"{path} is corrupt or not a pix2pix_demo config ({err}).") from None
+    config = _read_json(path)
+    problem = config_problem(config)
+    if problem:
+        raise WeightsError(f"{path} is corrupt or not a pix2pix_demo config: {problem}.")
     return config
+
+
+def config_problem(config) -> str | None:
+    """What is wrong with a parsed ``config.json``, or None."""
+    from .tasks import TASKS
+
+    if not isinstance(config, dict):
+        return f"expected a JSON object, found {type(config).__name__}"
+    if config.get("format", FORMAT_VERSION) != FORMAT_VERSION:
+        return f"format {config['format']!r} is not supported (this version reads format {FORMAT_VERSION})"
+    for key, kind in (("task", str), ("generator", dict)):
+        if key not in config:
+            return f"{key!r} is missing"
+        if not isinstance(config[key], kind):
+            return f"{key!r} must be a {kind.__name__}, not {config[key]!r}"
+    if config["task"] not in TASKS:
+        return f"unknown task {config['task']!r} (known: {', '.join(TASKS)})"
+    g = config["generator"]
+    for key, (low, high) in LIMITS.items():
+        value = g.get(key, getattr(GeneratorConfig, key))
+        number = (int, float) if isinstance(low, float) else int
+        if not isinstance(value, number) or isinstance(value, bool) or not low <= value <= high:
+            return f"generator {key} must be a number in {low}..{high}, not {value!r}"
+    levels = g.get("num_levels")
+    if levels is not None and (not isinstance(levels, int) or isinstance(levels, bool)):
+        return f"generator num_levels must be an integer or null, not {levels!r}"
+    if g.get("output_activation", "tanh") not in ACTIVATIONS:
+        return f"generator output_activation must be one of {', '.join(ACTIVATIONS)}"
+    if not isinstance(g.get("extra", {}), dict):
+        return "generator extra must be an object"
+    try:
+        gcfg = GeneratorConfig.from_dict(g)
+    except (TypeError, ValueError) as err:
+        return f"invalid generator ({err})"
+    task = TASKS[config["task"]]
+    if (gcfg.in_channels, gcfg.out_channels) != (task.in_channels, task.out_channels):
+        return (f"a {task.name} model maps {task.in_channels} to {task.out_channels} channels, but the generator "
+                f"maps {gcfg.in_channels} to {gcfg.out_channels}")
+    files = config.get("files", {})
+    if not isinstance(files, dict):
+        return "'files' must be an object"
+    for name, fp in files.items():
+        if not (isinstance(fp, dict) and isinstance(fp.get("size"), int) and isinstance(fp.get("sha256"), str)
+                and len(fp["sha256"]) == 64):
+            return f"the fingerprint of {name} must be {{\"size\": bytes, \"sha256\": 64 hex digits}}"
+    return None
+
+
+# ----------------------------------------------------------------------------------------- fingerprints
+def fingerprint(path: Path) -> dict:
+    """What ``config.json`` records of a weights file: its size and sha256."""
+    return {"size": path.stat().st_size, "sha256": sha256(path)}
+
+
+def record_fingerprint(folder, name: str) -> None:
+    """Record ``folder/name``'s fingerprint in ``folder/config.json`` (for a file written after the config)."""
+    path = Path(folder) / CONFIG
+    if not path.exists():
+        return
+    config = _read_json(path)
+    config.setdefault("files", {})[name] = fingerprint(Path(folder) / name)
+    _atomic(path, lambda p: p.write_text(json.dumps(config, indent=2)))
+
+
+def check_fingerprint(folder, name: str, config: dict) -> bool:
+    """Check ``folder/name`` against its fingerprint in ``config`` before anything parses it.
+
+    Returns False when the config records none (a folder written before fingerprints existed); raises a
+    WeightsError naming the file when the file is missing, truncated, damaged or another model's.
+    """
+    expected = config.get("files", {}).get(name)
+    if expected is None:
+        return False
+    path = Path(folder) / name
+    if not path.is_file():
+        raise WeightsError(f"{path} is missing ({CONFIG} records its fingerprint).")
+    size = path.stat().st_size
+    if size != expected["size"]:
+        raise WeightsError(f"{path} is corrupt: {size} bytes, but {CONFIG} records {expected['size']} "
+                           f"(truncated, or another model's file).")
+    if sha256(path) != expected["sha256"]:
+        raise WeightsError(f"{path} is corrupt or another model's file: its sha256 differs from the one in "
+                           f"{CONFIG}.")
+    return True
 
 
 def load_model(folder):
@@ -96,6 +207,8 @@ def load_model(folder):
     path = folder / WEIGHTS
     if not path.exists():
         raise WeightsError(f"{folder} has no {WEIGHTS}.")
+    if not check_fingerprint(folder, WEIGHTS, config):
+        log.warning("%s has no fingerprint in %s: damage to its data cannot be detected", path, CONFIG)
     try:
         tensors = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as err:
@@ -108,14 +221,22 @@ def load_model(folder):
         if value is None or tuple(value.shape) != tuple(var.shape):
             raise WeightsError(f"{path}: tensor {i} ({var.path}) should have shape {tuple(var.shape)}, "
                                f"found {None if value is None else tuple(value.shape)}.")
+        if not np.isfinite(value).all():  # damage in an unfingerprinted file's data region
+            raise WeightsError(f"{path} is corrupt: tensor {i} ({var.path}) holds NaN or infinite values.")
         var.assign(value.astype(var.dtype))
     model.config = gcfg
     return model, config
 
 
 def read_metrics(folder) -> dict:
+    """``metrics.json`` as a dict ({} when there is none); a damaged file is a WeightsError naming it."""
     path = Path(folder) / METRICS
-    return json.loads(path.read_text()) if path.exists() else {}
+    if not path.exists():
+        return {}
+    metrics = _read_json(path)
+    if not isinstance(metrics, dict):
+        raise WeightsError(f"{path} is corrupt: expected a JSON object, found {type(metrics).__name__}.")
+    return metrics
 
 
 # --------------------------------------------------------------------------------------------- manifest
@@ -151,7 +272,10 @@ def verify_manifest(folder) -> None:
     if manifest is None:
         return
     root = manifest.parent
-    expected = json.loads(manifest.read_text()).get("sha256", {})
+    expected = _read_json(manifest)
+    if not isinstance(expected, dict) or not isinstance(expected.get("sha256", {}), dict):
+        raise WeightsError(f"{manifest} is corrupt: expected {{\"sha256\": {{file: digest}}}}.")
+    expected = expected.get("sha256", {})
     bad = []
     for p in sorted(folder.iterdir()):
         rel = str(p.relative_to(root))

@@ -1,6 +1,9 @@
 """The Hugging Face Hub: ``hf://owner/repo[@revision]`` weights, and ``hub push`` of a model folder.
 
 Uses ``huggingface_hub.snapshot_download`` and ``HfApi.upload_folder`` (huggingface_hub 2.x has no Keras mixins).
+A downloaded folder is checked like any other when it loads (``export.load_model``): its ``config.json`` records
+the size and sha256 of each weights file. ``push`` refuses a damaged folder and adds a missing fingerprint of
+``model.safetensors`` to what it uploads.
 With ``HF_HUB_OFFLINE=1`` only the local cache is used; a model that is not there fails at once, naming the repo.
 """
 
@@ -12,7 +15,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .export import CONFIG, METRICS
+from .export import CONFIG, WEIGHTS, check_fingerprint, read_config, read_metrics, record_fingerprint
 
 
 class HubError(RuntimeError):
@@ -58,8 +61,7 @@ def download(uri: str) -> Path:
 def model_card(folder) -> str:
     """A Hugging Face model card for one model folder, from its config and metrics."""
     folder = Path(folder)
-    config = json.loads((folder / CONFIG).read_text())
-    metrics = json.loads((folder / METRICS).read_text()) if (folder / METRICS).exists() else {}
+    config, metrics = read_config(folder), read_metrics(folder)
     g = config["generator"]
     rows = "\n".join(f"| {k} | {v} |" for k, v in metrics.items())
     return f"""---
@@ -101,10 +103,15 @@ def push(folder, repo_id: str, private: bool = False, revision: str | None = Non
     folder = Path(folder)
     if not (folder / CONFIG).exists():
         raise HubError(f"{folder} is not a model folder ({CONFIG} is missing).")
+    config = read_config(folder)  # a damaged folder is refused (WeightsError) before anything is uploaded
+    for name in config.get("files", {}):
+        check_fingerprint(folder, name, config)
     api = HfApi()
     with tempfile.TemporaryDirectory() as tmp:
         staged = Path(tmp) / "model"
         shutil.copytree(folder, staged)
+        if WEIGHTS not in config.get("files", {}) and (staged / WEIGHTS).exists():
+            record_fingerprint(staged, WEIGHTS)  # an older folder: let its downloads check the weights
         if not (staged / "README.md").exists():
             (staged / "README.md").write_text(model_card(folder))
         try:

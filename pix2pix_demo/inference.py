@@ -6,6 +6,7 @@ input signature, not ``model.predict`` (which adds 50–200 ms per call).
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from pathlib import Path
@@ -15,9 +16,11 @@ import tensorflow as tf
 from PIL import Image
 
 from . import imaging
-from .export import TFLITE, WeightsError, load_model, read_metrics
+from .export import CONFIG, TFLITE, WeightsError, check_fingerprint, load_model, read_metrics
 from .models import encoder_outputs, skip_gates
 from .tasks import get_task
+
+log = logging.getLogger(__name__)
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 
@@ -45,11 +48,28 @@ def _interpreter(path: Path):
     return interp
 
 
+def _fingerprinted(tflite: Path, config: dict, backend: str) -> bool:
+    """Whether ``tflite`` matches its fingerprint in ``config.json`` (a WeightsError when it does not).
+
+    The interpreter's native parser can crash the whole process on a damaged file, so a file without a fingerprint
+    (written before they existed, or by hand) is never opened: ``"auto"`` then uses TensorFlow, ``"tflite"`` fails.
+    """
+    if check_fingerprint(tflite.parent, TFLITE, config):
+        return True
+    fix = f"rewrite it with `pix2pix_demo.zoo.write_tflite(Path({str(tflite.parent)!r}))`"
+    if backend == "tflite":
+        raise WeightsError(f"{tflite} has no fingerprint in {CONFIG}, so it cannot be checked and is not loaded; "
+                           f"{fix}.")
+    log.warning("%s has no fingerprint in %s; using TensorFlow instead (%s)", tflite, CONFIG, fix)
+    return False
+
+
 class Translator:
     """A loaded generator plus its task's pre- and post-processing. Thread-safe.
 
     ``backend``: ``"tflite"`` runs plain forward passes in the TFLite interpreter (the folder's ``model.tflite``);
     ``"tf"`` in a ``tf.function``. Skip ablations and feature maps always use TensorFlow.
+    ``model.tflite`` reaches the interpreter only when it matches the fingerprint in ``config.json``.
     """
 
     def __init__(self, model, config: dict, folder: Path | None = None, backend: str = "auto"):
@@ -71,8 +91,11 @@ class Translator:
         if backend == "tflite" and not (tflite and tflite.exists()):
             raise WeightsError(f"{folder} has no {TFLITE}; write one with "
                                f"`pix2pix_demo.zoo.write_tflite(Path({str(folder)!r}))`.")
-        if backend != "tf" and tflite is not None and tflite.exists():
-            self._interp = _interpreter(tflite)
+        if backend != "tf" and tflite is not None and tflite.exists() and _fingerprinted(tflite, config, backend):
+            try:
+                self._interp = _interpreter(tflite)
+            except (ValueError, RuntimeError) as err:
+                raise WeightsError(f"{tflite} cannot be loaded by the TFLite interpreter ({err}).") from None
             detail = self._interp.get_input_details()[0]
             if tuple(detail["shape"]) != (1, size, size, ch):
                 raise WeightsError(f"{tflite} expects input {tuple(detail['shape'])}, not (1, {size}, {size}, {ch}).")

@@ -107,7 +107,10 @@ def publish(model_folder: Path, dest: Path) -> None:
 
 
 def write_tflite(folder: Path) -> Path:
-    """Convert the model in ``folder`` (as loaded from its float16 safetensors) to ``folder/model.tflite``."""
+    """Convert the model in ``folder`` (as loaded from its float16 safetensors) to ``folder/model.tflite``.
+
+    Its fingerprint goes into ``folder/config.json``: the interpreter opens no file without one.
+    """
     from .export import export_tflite, load_model
 
     model, _ = load_model(folder)
@@ -166,12 +169,12 @@ def photo_credits(data_root: Path) -> str:
 def write_card(weights, data_root, cache="cache") -> Path:
     """Write the contact sheets, ``weights/README.md`` (a Hugging Face model card) and ``weights/manifest.json``."""
     from .emoji import EMOJI_SETS
-    from .export import write_manifest
+    from .export import TFLITE, read_config, write_manifest
 
     weights, data_root = Path(weights), Path(data_root)
     for task in LITE_TASKS:
         for folder in sorted((weights / task).glob("*/config.json")):
-            if not (folder.parent / "model.tflite").exists():
+            if TFLITE not in read_config(folder.parent).get("files", {}):  # missing, or without a fingerprint
                 write_tflite(folder.parent)
     write_manifest(weights)  # the models were just (re)published: loading them checks the manifest
     for task in TASKS:
