@@ -109,11 +109,12 @@ def hostile(weights: Path, quick: bool) -> Section:
         burst_done = threading.Event()
         strokes = []
 
-        def draw():
-            while not burst_done.is_set():
+        def draw():  # at least one stroke, then one every 0.3 s until the burst is over
+            while True:
                 ok, error, ms = call(url, "sketch_live", [pad])
                 strokes.append(ms if ok else float("inf"))
-                time.sleep(0.3)
+                if burst_done.wait(0.3):
+                    return
 
         drawer = threading.Thread(target=draw, daemon=True)
         drawer.start()

@@ -56,15 +56,17 @@ def test_quick_run_covers_every_section(tmp_path):
     report = json.loads(out.read_text())
     assert report["machine"]["matmul_peak_gflops"] > 0 and report["machine"]["quick"] is True
     sections = report["sections"]
-    assert len(sections) == 6
+    assert len(sections) == 7
     targets = [t for s in sections.values() for t in s["targets"]]
     names = " ".join(t["name"] for t in targets)
     for what in ("paper U-Net", "TFLite", "sketch handler", "stroke end", "start-up", "RSS", "failed requests",
-                 "matmul peak"):
+                 "matmul peak", "hostile: peak RSS", "hostile: slowest pad stroke"):
         assert what in names, what
     assert all(math.isfinite(t["value"]) for t in targets)
     failed = [t for t in targets if t["name"].startswith("failed requests")][0]
     assert failed["value"] == 0  # every request of the quick load test was answered
+    odd = [t for t in targets if t["name"].startswith("hostile: answers")][0]
+    assert odd["value"] == 0  # every huge upload got a picture or the busy sentence
     text = md.read_text()
     assert "### Targets" in text and "| paper U-Net (reference) |" in text
     assert "### Targets" in proc.stdout
