@@ -1,17 +1,24 @@
-"""The command line: ``python -m pix2pix_demo {train,predict,evaluate,render-emoji,hub} …``."""
+"""The command line: ``python -m pix2pix_demo {train,train-all,predict,evaluate,render-emoji,hub} …``.
+
+TensorFlow is imported only by the commands that run a model, so ``--help`` and argument errors are instant.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The names only, so that the parser needs no TensorFlow; tests/test_cli.py checks them against TASKS and ARCHS.
+TASKS = ("sketch", "colorize", "day2night", "night2day")
+ARCHS = ("unet", "encoder_decoder", "mobilenet_unet")
 
-from .models import ARCHS  # noqa: E402
-from .tasks import TASKS  # noqa: E402
+
+class CommandError(Exception):
+    """A problem the command line reports as ``error: <message>`` (exit status 2)."""
 
 
 def _add_train(sub):
@@ -76,7 +83,8 @@ def _add_evaluate(sub):
     p.add_argument("--direction", choices=["AtoB", "BtoA"])
     p.add_argument("--json", help="also write the results to this JSON file")
     p.add_argument("--round-trip", action="store_true",
-                   help="day2night/night2day: also the PSNR of night2day(day2night(x)) against x")
+                   help="day2night/night2day: also the PSNR of night2day(day2night(x)) against x, on the same "
+                        "--split; with --weights ARCH=DIR, DIR must hold day2night/ARCH/ and night2day/ARCH/")
 
 
 def _add_render(sub):
@@ -100,11 +108,15 @@ def _add_hub(sub):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pix2pix_demo", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m pix2pix_demo", epilog="Exit status: 0 done; 2 bad input (an `error: …` line on stderr; "
+        "predict still translates the other files); 130 interrupted (train: continue with --resume).")
     parser.add_argument("-v", "--verbose", action="store_true", help="show debug logs and tracebacks")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_add_train, _add_train_all, _add_predict, _add_evaluate, _add_render, _add_hub):
         add(sub)
+    parser.description = (f"pix2pix studio's command line: {', '.join(sub.choices)}. "
+                          "`python -m pix2pix_demo COMMAND --help` lists a command's options.")
     return parser
 
 
@@ -123,14 +135,17 @@ def config_from_args(a):
 
 
 def cmd_train(a):
-    from .training import train
+    from .training import completed_steps, train
 
     if not a.resume and not (a.task and a.data):
         raise ValueError("--task and --data are required (unless --resume, which reads them from the run)")
+    if a.resume and (done := completed_steps(a.out, a.steps)) is not None:
+        print(f"run {a.out} is already complete ({done}/{a.steps or done} steps); model in {Path(a.out) / 'model'}")
+        return
     folder = train(config_from_args(a), a.out, resume=a.resume, devices=a.devices)
     if folder is None:
         print(f"\nstopped early; continue with: python -m pix2pix_demo train --out {a.out} --resume", file=sys.stderr)
-        raise SystemExit(130)
+        return 130
     print(f"\nmodel: {folder}")
 
 
@@ -151,46 +166,49 @@ def cmd_predict(a):
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     failed = 0
-    for path in a.inputs:
+    for path in a.inputs:  # translate every file that can be read; report each one that cannot
         try:
             result, ms = translate.timed(path)
         except ImageError as err:
-            print(f"skipped {path}: {err}", file=sys.stderr)
+            name_in_message = Path(path).name in str(err)
+            print(f"error: {err}" if name_in_message else f"error: {path}: {err}", file=sys.stderr)
             failed += 1
             continue
         target = out / f"{Path(path).stem}_{a.task}.png"
         result.save(target)
         print(f"{path} → {target} ({result.width}×{result.height}, {ms:.0f} ms)")
-    if failed:
-        raise SystemExit(1)
+    return 2 if failed else 0
 
 
 def cmd_evaluate(a):
     from .evaluation import evaluate, markdown_table, save_json
-    from .tasks import get_task
-
     from .inference import WEIGHTS_DIR
+    from .tasks import get_task
 
     overrides = dict(w.split("=", 1) for w in a.weights)
     archs = a.arch or [arch for arch in ARCHS if arch in overrides
                        or (WEIGHTS_DIR / a.task / arch / "config.json").exists()] or list(ARCHS)
-    results = evaluate(get_task(a.task), a.data, archs, overrides, a.split, direction=a.direction)
+    results = evaluate(get_task(a.task), a.data, archs, overrides, a.split, direction=a.direction, progress=True)
     print(markdown_table(a.task, results))
     out = {a.task: results}
     if a.round_trip:
-        from .evaluation import round_trips
+        from .evaluation import round_trip
 
         if a.task not in ("day2night", "night2day"):
             raise ValueError("--round-trip is for day2night or night2day.")
-        out["round_trip"] = round_trips(a.data, archs=archs)
+        out["round_trip"] = [round_trip(a.data, arch, overrides.get(arch), split=a.split) for arch in archs]
         for r in out["round_trip"]:
             print(f"round trip night2day(day2night(x)), {r['arch']}: PSNR {r['psnr']:.2f} dB (min {r['psnr_min']:.2f}) "
-                  f"on {r['n']} validation photos at {r['long_side']} px")
+                  f"on {r['n']} photos at {r['long_side']} px")
     if a.json:
         save_json(a.json, out)
 
 
 def cmd_render(a):
+    try:
+        import resvg_py  # noqa: F401
+    except ImportError:
+        raise CommandError("render-emoji needs resvg-py: pip install -r requirements-dev.txt") from None
     from .emoji import render_sets
 
     n = render_sets(Path(a.src), Path(a.out), a.size, a.sets, a.limit, skip_variants=not a.all_variants)
@@ -203,19 +221,49 @@ def cmd_hub(a):
     print(push(a.folder, a.repo, private=a.private, revision=a.revision))
 
 
+@contextlib.contextmanager
+def _stderr_fd_silenced():
+    """Send file descriptor 2 to /dev/null: C++ libraries write there directly, past ``sys.stderr``."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def import_tensorflow(verbose: bool = False) -> None:
+    """Import TensorFlow quietly: its C++ INFO and WARNING logs off, and (unless ``verbose``) the lines it prints
+    while loading (absl's "All log messages before absl::InitializeLog()" and oneDNN's notice, once per library)
+    dropped. Logging must be configured first, or TensorFlow adds its own handler and every warning prints twice."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if "tensorflow" in sys.modules:
+        return
+    with contextlib.nullcontext() if verbose else _stderr_fd_silenced():
+        import tensorflow  # noqa: F401
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s")
-    from .data import DataError
-    from .export import WeightsError
-    from .hub import HubError
-    from .imaging import ImageError
+    # Our own INFO lines (data found, resumed from, …); other libraries' only from WARNING up, unless -v.
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    logging.getLogger("pix2pix_demo").setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    errors = (CommandError, ValueError, FileNotFoundError)  # DataError and ImageError are ValueErrors
+    if args.command != "render-emoji":  # every other command runs a model
+        import_tensorflow(args.verbose)
+        from .export import WeightsError
+        from .hub import HubError
 
+        errors += (WeightsError, HubError)
     command = {"train": cmd_train, "train-all": cmd_train_all, "predict": cmd_predict, "evaluate": cmd_evaluate,
                "render-emoji": cmd_render, "hub": cmd_hub}[args.command]
     try:
-        command(args)
-    except (DataError, WeightsError, HubError, ImageError, ValueError, FileNotFoundError) as err:
+        return command(args) or 0
+    except errors as err:
         if args.verbose:
             raise
         print(f"error: {err}", file=sys.stderr)
@@ -223,7 +271,6 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    return 0
 
 
 if __name__ == "__main__":

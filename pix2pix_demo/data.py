@@ -176,10 +176,15 @@ def encode_pair(task: Task, ds: Dataset, a, b, rng):
     return task.encode_input(a).astype(np.float32), task.encode_target(b).astype(np.float32)
 
 
-def validation_arrays(task: Task, ds: Dataset, items, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """The fixed validation set as arrays: centre crops, pairs made with a seed from each file name."""
+def validation_arrays(task: Task, ds: Dataset, items, size: int, progress=None) -> tuple[np.ndarray, np.ndarray]:
+    """The fixed validation set as arrays: centre crops, pairs made with a seed from each file name.
+
+    ``progress``: a :class:`~pix2pix_demo.progress.Progress`, advanced by one per item.
+    """
     xs, ys = [], []
     for item in items:
+        if progress is not None:
+            progress.add(1)
         rng = np.random.default_rng(_seed_of(Path(item[1]).name))
         try:
             a, b = read_pair(ds, item, task, size, rng)

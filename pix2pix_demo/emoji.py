@@ -21,6 +21,8 @@ from typing import Iterator
 import numpy as np
 from PIL import Image
 
+from .progress import Progress
+
 log = logging.getLogger(__name__)
 
 SKIN_TONE = re.compile(r"-(light|medium-light|medium|medium-dark|dark)-skin-tone")
@@ -73,7 +75,7 @@ def render_sets(src: Path, out: Path, size: int = 256, sets: list[str] | None = 
     for set_name in names:
         icons = list(iter_icons(src / set_name, skip_variants=skip_variants))
         jobs += [(set_name, n, s) for n, s in icons[:limit]]
-    bar = _progress(len(jobs), progress)
+    bar = Progress(len(jobs), "icon", enabled=progress)
     written = 0
     for set_name, name, svg in jobs:
         path = out / f"{set_name}__{name}.png"
@@ -93,13 +95,3 @@ def render_sets(src: Path, out: Path, size: int = 256, sets: list[str] | None = 
         written += 1
         bar.add(1)
     return written
-
-
-def _progress(total: int, enabled: bool):
-    from keras.utils import Progbar
-
-    class _Null:
-        def add(self, n):
-            pass
-
-    return Progbar(total, unit_name="icon") if enabled else _Null()

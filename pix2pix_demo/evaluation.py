@@ -15,7 +15,20 @@ from pathlib import Path
 import numpy as np
 
 from . import imaging
+from .progress import Progress
 from .tasks import Task
+
+
+def predict(generator, x: np.ndarray, batch_size: int = 8) -> np.ndarray:
+    """Deterministic inference (dropout off, BatchNorm in inference mode) in batches."""
+    import tensorflow as tf
+
+    fn = getattr(generator, "_p2p_predict", None)
+    if fn is None:  # any batch size, one trace (a short last batch must not retrace)
+        spec = tf.TensorSpec([None, *generator.input_shape[1:]], tf.float32)
+        fn = generator._p2p_predict = tf.function(lambda t: tf.cast(generator(t, training=False), tf.float32),
+                                                  input_signature=[spec])
+    return np.concatenate([fn(tf.constant(x[i:i + batch_size])).numpy() for i in range(0, len(x), batch_size)])
 
 
 def decode_batch(task: Task, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -58,8 +71,6 @@ def forward_ms(generator, size: int, channels: int, repeats: int = 20) -> float:
 
 def evaluate_arrays(task: Task, generator, x: np.ndarray, y: np.ndarray) -> dict:
     """Validation metrics of ``generator`` on encoded arrays, plus its size and speed."""
-    from .training import predict
-
     pred = predict(generator, x)
     target = decode_batch(task, x, y)
     metrics = image_metrics(decode_batch(task, x, pred), target)
@@ -70,34 +81,48 @@ def evaluate_arrays(task: Task, generator, x: np.ndarray, y: np.ndarray) -> dict
     return metrics
 
 
+def _items(ds, split: str, val_fraction: float) -> list:
+    """The items to evaluate: ``split`` "val" (the validation split), "all", or "auto" (all of a paired folder,
+    the validation split of an image folder)."""
+    from . import data as data_mod
+
+    if split == "auto":
+        split = "all" if ds.layout != "images" else "val"
+    return ds.items if split == "all" else data_mod.split(ds, val_fraction)[1]
+
+
 def evaluate(task: Task, data, archs, weights: dict | None = None, split: str = "auto",
-             val_fraction: float = 0.1, direction: str | None = None) -> dict:
-    """Evaluate each arch's model on ``data`` (its validation split, or all of a paired folder)."""
+             val_fraction: float = 0.1, direction: str | None = None, progress: bool = False) -> dict:
+    """Evaluate each arch's model on ``data`` (its validation split, or all of a paired folder).
+
+    ``progress``: show a progress bar (over the images loaded, then evaluated by each model) on stderr.
+    """
     from . import data as data_mod
     from .inference import load
 
     ds = data_mod.find_dataset(data, direction)
-    if split == "auto":
-        split = "all" if ds.layout != "images" else "val"
-    items = ds.items if split == "all" else data_mod.split(ds, val_fraction)[1]
-    results, cache = {}, {}
-    for arch in archs:
-        translator = load(task.name, arch, (weights or {}).get(arch))
-        size = translator.config.image_size
-        if size not in cache:
-            cache[size] = data_mod.validation_arrays(task, ds, items, size)
-        x, y = cache[size]
+    items = _items(ds, split, val_fraction)
+    translators = {arch: load(task.name, arch, (weights or {}).get(arch)) for arch in archs}
+    sizes = sorted({t.config.image_size for t in translators.values()})
+    bar = Progress(len(items) * (len(sizes) + len(archs)), "image", enabled=progress)
+    arrays = {size: data_mod.validation_arrays(task, ds, items, size, progress=bar) for size in sizes}
+    results = {}
+    for arch, translator in translators.items():
+        x, y = arrays[translator.config.image_size]
         results[arch] = evaluate_arrays(task, translator.model, x, y)
         results[arch]["n"] = len(x)
+        bar.add(len(items))
     return results
 
 
-def round_trip(data, arch: str = "unet", weights=None, long_side: int = 512,
-               val_fraction: float = 0.1) -> dict:
-    """PSNR of ``night2day(day2night(x))`` against ``x`` on the validation photos, through the full pipeline.
+def round_trip(data, arch: str = "unet", weights=None, long_side: int = 512, val_fraction: float = 0.1,
+               split: str = "val") -> dict:
+    """PSNR of ``night2day(day2night(x))`` against ``x`` on the photos of ``data``, through the full pipeline.
 
     Each photo is scaled so its long side is ``long_side``; both translations run at that resolution (the models
-    at their own size, the guided filter at full size). ``weights``: a folder holding ``<task>/<arch>/``.
+    at their own size, the guided filter at full size). ``weights``: a folder holding ``<task>/<arch>/`` for both
+    tasks (default: the shipped ``weights/``). ``split``: "val" (the validation photos), "all" or "auto" (as in
+    :func:`evaluate`).
     """
     import tensorflow as tf
 
@@ -105,7 +130,7 @@ def round_trip(data, arch: str = "unet", weights=None, long_side: int = 512,
     from .inference import load
 
     ds = data_mod.find_dataset(data)
-    items = data_mod.split(ds, val_fraction)[1]
+    items = _items(ds, split, val_fraction)
     d2n, n2d = load("day2night", arch, weights), load("night2day", arch, weights)  # weights/<task>/<arch>/
     scores, night_drop = [], []
     for _, path in items:

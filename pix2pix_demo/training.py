@@ -29,7 +29,9 @@ import tensorflow as tf
 from PIL import Image
 
 from . import data as data_mod
+from .evaluation import evaluate_arrays, predict
 from .models import GeneratorConfig, build_discriminator, build_generator
+from .progress import Progress
 from .tasks import Task, get_task
 
 log = logging.getLogger(__name__)
@@ -172,17 +174,21 @@ class StepCallback(keras.callbacks.Callback):
 
 
 class ProgressBar(StepCallback):
-    """One progress bar over the whole run, with the losses and an ETA (Keras' Progbar)."""
+    """One progress bar over the whole run, with the losses and an ETA (:class:`~pix2pix_demo.progress.Progress`)."""
 
     def __init__(self, total: int, every: int = 1):
         super().__init__(every)
         self.total = total
         self.bar = None
 
+    def on_train_begin(self, logs=None):
+        self.bar = Progress(self.total, "step", initial=self.step)
+
     def act(self, logs):
-        if self.bar is None:
-            self.bar = keras.utils.Progbar(self.total, stateful_metrics=list(logs), unit_name="step")
-        self.bar.update(self.step, [(k, float(v)) for k, v in logs.items()])
+        self.bar.update(self.step, logs)
+
+    def on_train_end(self, logs=None):
+        self.bar.close()
 
 
 class TensorBoardLogger(StepCallback):
@@ -256,16 +262,6 @@ class Checkpointer(StepCallback):
 
 
 # --------------------------------------------------------------------------------------------- helpers
-def predict(generator: keras.Model, x: np.ndarray, batch_size: int = 8) -> np.ndarray:
-    """Deterministic inference (dropout off, BatchNorm in inference mode) in batches."""
-    fn = getattr(generator, "_p2p_predict", None)
-    if fn is None:  # any batch size, one trace (a short last batch must not retrace)
-        spec = tf.TensorSpec([None, *generator.input_shape[1:]], tf.float32)
-        fn = generator._p2p_predict = tf.function(lambda t: tf.cast(generator(t, training=False), tf.float32),
-                                                  input_signature=[spec])
-    return np.concatenate([fn(tf.constant(x[i:i + batch_size])).numpy() for i in range(0, len(x), batch_size)])
-
-
 def make_grid(task: Task, x, y_pred, y_true) -> np.ndarray:
     """Rows of input | output | target as one uint8 RGB image."""
     rows = []
@@ -328,9 +324,9 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, devices: int 
     """Train (or resume) a run in ``out`` and export the model to ``out/model``; return that folder.
 
     Returns ``None`` when the run stopped early (SIGINT/SIGTERM) after writing a checkpoint: ``--resume`` goes on.
+    Resuming a complete run (its model exported at its target step) returns that model without touching it.
     """
     from .export import export_model
-    from .evaluation import evaluate_arrays
 
     out = Path(out)
     run_file = out / "run.json"
@@ -341,6 +337,9 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, devices: int 
         if cfg.steps:  # an explicit --steps on resume sets a new target (e.g. to train longer)
             saved["steps"] = cfg.steps
         cfg = TrainConfig.from_dict(saved)
+        if (done := completed_steps(out, cfg.steps)) is not None:
+            log.info("run %s is already complete (%d/%d steps); model in %s", out, done, cfg.steps, out / "model")
+            return out / "model"
     out.mkdir(parents=True, exist_ok=True)
     run_file.write_text(json.dumps(asdict(cfg), indent=2))
 
@@ -402,6 +401,18 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, devices: int 
                    train_items=len(train_items), val_items=len(val_x), data=str(cfg.data))
     return export_model(out / "model", task, generator, gcfg, metrics, train_config=asdict(cfg),
                         dtype=cfg.weights_dtype)
+
+
+def completed_steps(out: str | Path, steps: int | None = None) -> int | None:
+    """The training steps of the model exported in run ``out`` when they reach ``steps`` (default: the run's
+    target in ``run.json``), else ``None``: the run is not complete (or not exported yet)."""
+    out = Path(out)
+    try:
+        steps = steps or json.loads((out / "run.json").read_text())["steps"]
+        done = json.loads((out / "model" / "metrics.json").read_text())["training_steps"]
+    except (OSError, ValueError, KeyError):
+        return None
+    return done if done >= steps else None
 
 
 def _history(path: Path, start: int, end: int, wall: float) -> float:

@@ -194,11 +194,19 @@ def test_cli_predict(model_copy, tmp_path):
     _drawing(120, 80).convert("CMYK").save(inputs / "wide.jpg")
     (inputs / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nbroken")
     out = tmp_path / "out"
+    (inputs / "notes.txt").write_text("not an image")
     result = _run_cli("predict", "--task", TASK, "--weights", model_copy, inputs / "tall.png",
-                      inputs / "broken.png", inputs / "wide.jpg", "--out", out)
-    assert result.returncode == 1  # one input failed
+                      inputs / "broken.png", inputs / "missing.png", inputs / "wide.jpg", inputs / "notes.txt",
+                      "--out", out)
+    # Bad input: an `error:` line for each bad file, the good ones translated all the same, exit status 2.
+    assert result.returncode == 2
     assert "Traceback" not in result.stderr
-    assert "skipped" in result.stderr and "broken.png" in result.stderr
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 3, result.stderr
+    for name, err in zip(("broken.png", "missing.png", "notes.txt"), errors):
+        assert name in err
+    assert "not an image file" in errors[2]
+    assert "absl" not in result.stderr and "oneDNN" not in result.stderr
     assert Image.open(out / f"tall_{TASK}.png").size == (37, 91)
     assert Image.open(out / f"wide_{TASK}.png").size == (120, 80)
     assert not (out / f"broken_{TASK}.png").exists()

@@ -25,10 +25,10 @@ def test_short_training_lowers_validation_l1(trained_run, session_train_config):
     """The session model (SESSION_STEPS steps at 32 px) beats the same network freshly initialised, on held-out
     images."""
     from pix2pix_demo import data as D
+    from pix2pix_demo.evaluation import predict
     from pix2pix_demo.export import load_model
     from pix2pix_demo.models import build_generator
     from pix2pix_demo.tasks import get_task
-    from pix2pix_demo.training import predict
 
     cfg = session_train_config
     task = get_task(cfg.task)
@@ -96,11 +96,45 @@ def test_resume_of_a_finished_run_does_not_train_again(trained_run, tmp_path):
     assert json.loads((folder / "metrics.json").read_text())["training_steps"] == SESSION_STEPS
 
 
+def test_resume_of_a_complete_run_says_so_and_leaves_the_model_alone(trained_run, tmp_path, capsys):
+    import shutil
+
+    from pix2pix_demo.__main__ import main
+    from pix2pix_demo.training import TrainConfig, train
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    before = {p.name: p.stat().st_mtime_ns for p in (run / "model").iterdir()}
+    history = (run / "run_history.json").read_text()
+    assert main(["train", "--out", str(run), "--resume"]) == 0
+    out = capsys.readouterr().out
+    assert out.strip() == (f"run {run} is already complete ({SESSION_STEPS}/{SESSION_STEPS} steps); "
+                           f"model in {run / 'model'}")
+    assert train(TrainConfig(task="sketch", steps=0), run, resume=True, verbose=False) == run / "model"
+    assert {p.name: p.stat().st_mtime_ns for p in (run / "model").iterdir()} == before  # not re-exported
+    assert (run / "run_history.json").read_text() == history  # no new session either
+
+
 def test_resume_without_a_run_is_a_clear_error(tmp_path):
     from pix2pix_demo.training import TrainConfig, train
 
     with pytest.raises(FileNotFoundError, match="Nothing to resume"):
         train(TrainConfig(task="sketch"), tmp_path / "empty", resume=True)
+
+
+def test_the_package_has_no_import_cycles():
+    """No module imports, even lazily inside a function, one that imports it back (evaluation used to import
+    training's ``predict`` while training imported evaluation's ``evaluate_arrays``)."""
+    import ast
+    import graphlib
+
+    graph = {}
+    for path in (REPO / "pix2pix_demo").glob("*.py"):
+        imports = [node for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.ImportFrom)]
+        graph[path.stem] = {node.module.split(".")[0] if node.module else alias.name
+                            for node in imports if node.level == 1 for alias in node.names}
+    graphlib.TopologicalSorter(graph).prepare()  # raises CycleError, naming the cycle
+    assert "training" not in graph["evaluation"]
 
 
 # ------------------------------------------------------------------------------------------ subprocesses
@@ -196,6 +230,10 @@ def test_sigkill_and_sigterm_then_resume_to_the_end(photo_dir, tmp_path):
     assert metrics["training_steps"] == total
     assert _latest_step(run) == total
     assert str(model) in out.read_text()
+    # The progress bar, written to a file, is a line per tenth of the run, not one per step.
+    bar = [ln for ln in log.splitlines() if re.match(r"\d+/\d+ \[", ln)]
+    assert 1 <= len(bar) <= 10 and bar[-1].startswith(f"{total}/{total} ["), log[-3000:]
+    assert "\b" not in log and "\r" not in log
     assert json.loads((run / "run.json").read_text())["steps"] == total  # --resume kept the run's own target
     samples = sorted(int(p.stem.split("_")[1]) for p in (run / "samples").glob("step_*.png"))
     assert samples[-1] == total
