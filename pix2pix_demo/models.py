@@ -8,6 +8,12 @@ Three generators share the same pix2pix building blocks (Isola et al., 2017, app
 * ``"mobilenet_unet"``: a ``keras.applications.MobileNetV2`` encoder (``weights=None``; nothing is ever
   downloaded) whose intermediate activations feed the same pix2pix up-sampling blocks.
 
+As in the authors' Torch code and its PyTorch port, the innermost encoder convolution (the 1×1 bottleneck at
+full depth) is not batch-normalised, nor is the outermost. The TensorFlow tutorial normalises the bottleneck; that
+variant is ``bottleneck_norm=True``, the one the shipped models were trained with. In training, BatchNorm at 1×1
+normalises each channel over the batch alone (4 numbers at batch size 4; at batch size 1 it outputs its beta
+whatever the input), and the bottleneck is the encoder-decoder's only path from input to output.
+
 Every skip connection passes through a :class:`SkipGate`, a multiplier that is 1 during training and that the
 compare view sets to 0 to switch one level off at test time.
 
@@ -48,6 +54,9 @@ class GeneratorConfig:
     dropout_levels: int = 3  # dropout on the first (innermost) decoder blocks, as in the paper
     output_activation: str = "tanh"
     alpha: float = 1.0  # MobileNetV2 width multiplier
+    #: BatchNorm on the innermost encoder convolution: False as in the paper's code, True as in the TensorFlow
+    #: tutorial (and the shipped models). Pix2pix encoders only: MobileNetV2's bottleneck is its own.
+    bottleneck_norm: bool = False
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -60,6 +69,8 @@ class GeneratorConfig:
         max_levels = int(math.log2(self.image_size))
         if self.num_levels is not None and not 1 <= self.num_levels <= max_levels:
             raise ValueError(f"num_levels must be in 1..{max_levels} for image_size {self.image_size}")
+        if not isinstance(self.bottleneck_norm, bool):
+            raise ValueError(f"bottleneck_norm must be true or false, not {self.bottleneck_norm!r}")
 
     @property
     def levels(self) -> int:
@@ -84,7 +95,8 @@ class GeneratorConfig:
         unknown = set(d) - known
         if unknown:
             raise ValueError(f"Unknown generator config keys: {sorted(unknown)}")
-        return cls(**d)
+        # Configs saved before bottleneck_norm existed (all the shipped models) were built with the tutorial's.
+        return cls(**{"bottleneck_norm": True, **d})
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
@@ -119,7 +131,7 @@ class SkipGate(layers.Layer):
     """Multiplies a skip connection by a gate: 1 = on (always in training), 0 = switched off.
 
     The gate is a plain ``tf.Variable``, not a Keras weight: it is a test-time switch, not part of the model, so it
-    is neither saved nor counted in the parameters (the paper's U-Net keeps its 54,425,859).
+    is neither saved nor counted in the parameters (the tutorial's U-Net keeps its 54,425,859).
     """
 
     def __init__(self, **kwargs):
@@ -150,7 +162,8 @@ def _pix2pix_generator(cfg: GeneratorConfig, inputs):
     filters = cfg.encoder_filters()
     x, feats = inputs, []
     for i, f in enumerate(filters):
-        x = downsample(f, batchnorm=i > 0, name=f"enc_{i + 1}")(x)
+        innermost = i == len(filters) - 1
+        x = downsample(f, batchnorm=i > 0 and (cfg.bottleneck_norm or not innermost), name=f"enc_{i + 1}")(x)
         feats.append(x)
     skips = list(reversed(feats[:-1])) if cfg.arch == "unet" else None
     return _decode(x, skips, cfg, list(reversed(filters[:-1])))
@@ -172,6 +185,8 @@ def build_generator(arch: str | GeneratorConfig = "unet", **kwargs) -> keras.Mod
     """Build a generator from an arch name and :class:`GeneratorConfig` fields, or from a config.
 
     >>> build_generator("unet", image_size=256).count_params()   # the paper's U-Net
+    54423811
+    >>> build_generator("unet", image_size=256, bottleneck_norm=True).count_params()   # the TensorFlow tutorial's
     54425859
     """
     cfg = arch if isinstance(arch, GeneratorConfig) else GeneratorConfig(arch=arch, **kwargs)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 
@@ -15,9 +17,13 @@ def _gates(model):
     return [layer for layer in model.layers if isinstance(layer, SkipGate)]
 
 
+def _norms(block):
+    return [layer for layer in block.layers if isinstance(layer, keras.layers.BatchNormalization)]
+
+
 # ---------------------------------------------------------------------------------------------- fidelity
-def test_paper_unet_has_the_papers_parameter_count():
-    model = build_generator("unet", image_size=256)
+def test_tutorial_unet_keeps_the_54_425_859_parameters():
+    model = build_generator("unet", image_size=256, bottleneck_norm=True)  # the TensorFlow tutorial's
     assert model.count_params() == 54_425_859
     assert model.input_shape == (None, 256, 256, 3)
     assert model.output_shape == (None, 256, 256, 3)
@@ -26,8 +32,20 @@ def test_paper_unet_has_the_papers_parameter_count():
         [64, 128, 256, 512, 512, 512, 512, 512]
 
 
+@pytest.mark.parametrize("arch, tutorial", [("unet", 54_425_859), ("encoder_decoder", 39_087_363)])
+def test_paper_variant_has_no_norm_at_the_bottleneck(arch, tutorial):
+    """The authors' code normalises neither the outermost nor the innermost encoder conv: 2,048 fewer numbers
+    (gamma, beta, moving mean and variance of 512 channels) than the tutorial's."""
+    model = build_generator(arch, image_size=256)
+    assert model.config.bottleneck_norm is False
+    assert model.count_params() == tutorial - 4 * 512 == {"unet": 54_423_811, "encoder_decoder": 39_085_315}[arch]
+    assert [len(_norms(model.get_layer(f"enc_{i}"))) for i in range(1, 9)] == [0, 1, 1, 1, 1, 1, 1, 0]
+    tutorial_model = build_generator(arch, image_size=256, bottleneck_norm=True)
+    assert [len(_norms(tutorial_model.get_layer(f"enc_{i}"))) for i in range(1, 9)] == [0, 1, 1, 1, 1, 1, 1, 1]
+
+
 def test_paper_encoder_decoder_parameter_count_and_no_skips():
-    model = build_generator("encoder_decoder", image_size=256)
+    model = build_generator("encoder_decoder", image_size=256, bottleneck_norm=True)
     assert model.count_params() == 39_087_363
     assert model.output_shape == (None, 256, 256, 3)
     assert _gates(model) == []
@@ -109,10 +127,40 @@ def test_discriminator_any_channels_and_size():
     assert out.shape[0] == 2 and out.shape[-1] == 1
 
 
+# --------------------------------------------------------------------------------- the bottleneck's norm
+def _encoder_decoder(bottleneck_norm):
+    keras.utils.set_random_seed(0)
+    return build_generator("encoder_decoder", image_size=64, base_filters=8, max_filters=64, dropout=0.0,
+                           bottleneck_norm=bottleneck_norm)
+
+
+def test_a_normalised_bottleneck_forgets_the_input_at_batch_size_one():
+    """Training mode, one image a batch: the tutorial's 1×1 bottleneck is BatchNorm's beta whatever the input,
+    so its encoder-decoder outputs one image for every input; the paper's follows the input."""
+    x = np.random.default_rng(0).uniform(-1, 1, (4, 1, 64, 64, 3)).astype(np.float32)
+    for bottleneck_norm in (True, False):
+        model = _encoder_decoder(bottleneck_norm)
+        spread = np.stack([model(xi, training=True).numpy() for xi in x]).std(axis=0).max()
+        assert (spread == 0.0) if bottleneck_norm else (spread > 0.05), (bottleneck_norm, spread)
+
+
+def test_paper_encoder_decoder_responds_to_its_input_in_inference_mode():
+    model = _encoder_decoder(False)
+    rng = np.random.default_rng(1)
+    # Freshly initialised (N(0, 0.02) kernels, unit moving variance) the signal fades to ~1e-10 by the output;
+    # recompute the BatchNorm statistics on a batch, as training does before export.
+    norms = [n for block in model.layers if isinstance(block, keras.Sequential) for n in _norms(block)]
+    for n in norms:
+        n.momentum = 0.0
+    model(rng.uniform(-1, 1, (8, 64, 64, 3)).astype(np.float32), training=True)
+    y = model(rng.uniform(-1, 1, (4, 64, 64, 3)).astype(np.float32), training=False).numpy()
+    per_pixel = y.std(axis=0)  # across the 4 inputs: 0 everywhere for a constant output
+    assert per_pixel.mean() > 0.01 and np.all(per_pixel > 0)
+    assert np.abs(y).max() < 1.0
+
+
 # -------------------------------------------------------------------------------------------- ablation
 def test_switching_a_skip_off_changes_the_output_and_restoring_it_does_not():
-    import keras
-
     keras.utils.set_random_seed(3)
     model = build_generator("unet", image_size=32, base_filters=8, max_filters=16, dropout=0.0)
     rng = np.random.default_rng(0)
@@ -147,6 +195,7 @@ def test_skip_gates_are_ordered_outermost_first():
     GeneratorConfig(arch="unet", image_size=64, in_channels=1, out_channels=2, base_filters=4, max_filters=16,
                     num_levels=4, dropout=0.3, dropout_levels=2),
     GeneratorConfig(arch="encoder_decoder", image_size=32, base_filters=8, max_filters=32),
+    GeneratorConfig(arch="encoder_decoder", image_size=32, base_filters=8, max_filters=32, bottleneck_norm=True),
     GeneratorConfig(arch="mobilenet_unet", image_size=32, in_channels=1, base_filters=8, max_filters=16, alpha=0.35),
 ])
 def test_config_json_round_trip_rebuilds_the_same_architecture(cfg):
@@ -172,6 +221,7 @@ def test_config_differences_change_the_architecture():
     (dict(image_size=32, num_levels=6), "num_levels"),
     (dict(image_size=32, num_levels=0), "num_levels"),
     (dict(arch="mobilenet_unet", image_size=16), "32"),
+    (dict(bottleneck_norm="no"), "bottleneck_norm"),
 ])
 def test_invalid_configs_raise_value_error(kwargs, words):
     with pytest.raises(ValueError, match=words):
@@ -185,3 +235,16 @@ def test_unknown_config_keys_are_refused():
     d["wings"] = 2
     with pytest.raises(ValueError, match="wings"):
         GeneratorConfig.from_dict(d)
+
+
+def test_configs_saved_without_bottleneck_norm_rebuild_the_tutorials_bottleneck():
+    """The shipped models were trained with a normalised bottleneck, before the setting existed."""
+    assert GeneratorConfig().bottleneck_norm is False  # new models: the paper's
+    shipped = sorted((Path(__file__).resolve().parents[1] / "weights").glob("*/*/config.json"))
+    saved = [json.loads(p.read_text())["generator"] for p in shipped]
+    assert saved and all(GeneratorConfig.from_dict(g).bottleneck_norm for g in saved)
+    old = {k: v for k, v in GeneratorConfig(arch="encoder_decoder", image_size=32, base_filters=4,
+                                            max_filters=16).to_dict().items() if k != "bottleneck_norm"}
+    model = build_generator(GeneratorConfig.from_dict(old))
+    assert len(_norms(model.get_layer("enc_5"))) == 1
+    assert model.count_params() == build_generator(**old, bottleneck_norm=True).count_params()
