@@ -46,6 +46,9 @@ def _add_train(sub):
     p.add_argument("--log-every", type=int, default=25)
     p.add_argument("--max-images", type=int, default=None, help="use only the first N images")
     p.add_argument("--weights-dtype", choices=["float16", "float32"], default="float16")
+    p.add_argument("--bottleneck-norm", action="store_true",
+                   help="batch-normalise the innermost encoder layer (the TensorFlow tutorial's generator; the "
+                        "paper's code, the default, does not)")
     p.add_argument("--precision", choices=["float32", "mixed_bfloat16"], default="float32",
                    help="compute dtype while training (mixed_bfloat16: faster on CPUs with AVX-512 BF16 or AMX)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out at its last checkpoint")
@@ -131,7 +134,7 @@ def config_from_args(a):
                        l1_lambda=a.l1_lambda, val_fraction=a.val_fraction, direction=a.direction, layout=a.layout,
                        seed=a.seed, checkpoint_every=a.checkpoint_every, sample_every=a.sample_every,
                        log_every=a.log_every, max_images=a.max_images, weights_dtype=a.weights_dtype,
-                       precision=a.precision)
+                       precision=a.precision, bottleneck_norm=a.bottleneck_norm)
 
 
 def cmd_train(a):

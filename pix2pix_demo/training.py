@@ -119,6 +119,9 @@ class TrainConfig:
     #: Keras dtype policy while training: "float32", or "mixed_bfloat16" (1.6× faster steps on this AVX-512 BF16
     #: CPU in `benchmarks`; the shipped models were trained in float32). Exported weights are the same either way.
     precision: str = "float32"
+    #: Batch-normalise the innermost encoder layer, as the TensorFlow tutorial does (the paper's code does not).
+    #: Runs saved before this setting existed used it, so a ``run.json`` without the key reads as True.
+    bottleneck_norm: bool = False
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -127,13 +130,14 @@ class TrainConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         if set(d) - known:
             log.warning("ignoring unknown run settings: %s", ", ".join(sorted(set(d) - known)))
+        d = {"bottleneck_norm": True} | d
         return cls(**{k: v for k, v in d.items() if k in known})
 
     def generator_config(self, task: Task) -> GeneratorConfig:
         return GeneratorConfig(arch=self.arch, image_size=self.image_size or task.image_size,
                                in_channels=task.in_channels, out_channels=task.out_channels,
                                base_filters=self.base_filters, max_filters=self.max_filters,
-                               num_levels=self.num_levels, alpha=self.alpha)
+                               num_levels=self.num_levels, alpha=self.alpha, bottleneck_norm=self.bottleneck_norm)
 
 
 def build_gan(cfg: TrainConfig, task: Task) -> Pix2Pix:

@@ -66,9 +66,14 @@ def task_data(task: str, data_root: Path, cache: Path) -> Path:
     return folder
 
 
+#: The shipped models were trained with the TensorFlow tutorial's batch-normalised bottleneck, before the paper's
+#: variant became the default; their recipes say so until they are retrained.
+TUTORIAL_BOTTLENECK = ("sketch", "colorize", "day2night", "night2day")
+
+
 def recipe(task: str, arch: str, data: Path) -> TrainConfig:
     return TrainConfig(task=task, arch=arch, data=str(data), seed=0, checkpoint_every=200, sample_every=400,
-                       **RECIPES[task])
+                       bottleneck_norm=task in TUTORIAL_BOTTLENECK, **RECIPES[task])
 
 
 def command_line(cfg: TrainConfig, out: str) -> str:
@@ -76,7 +81,8 @@ def command_line(cfg: TrainConfig, out: str) -> str:
     return (f"python -m pix2pix_demo train --task {cfg.task} --arch {cfg.arch} --data {cfg.data} --out {out} "
             f"--steps {cfg.steps} --batch-size {cfg.batch_size} --image-size {cfg.image_size} "
             f"--base-filters {cfg.base_filters} --max-filters {cfg.max_filters} --disc-filters {cfg.disc_filters} "
-            f"--alpha {cfg.alpha} --l1-lambda {cfg.l1_lambda:g} --seed {cfg.seed}")
+            f"--alpha {cfg.alpha} --l1-lambda {cfg.l1_lambda:g} --seed {cfg.seed}"
+            + (" --bottleneck-norm" if cfg.bottleneck_norm else ""))
 
 
 def train_all(data_root, runs="runs", weights="weights", tasks=None, archs=None, cache="cache") -> None:
