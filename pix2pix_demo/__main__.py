@@ -46,6 +46,9 @@ def _add_train(sub):
     p.add_argument("--log-every", type=int, default=25)
     p.add_argument("--max-images", type=int, default=None, help="use only the first N images")
     p.add_argument("--weights-dtype", choices=["float16", "float32"], default="float16")
+    p.add_argument("--hints", action="store_true",
+                   help="train a hint-aware generator (sketch, colorize): it also takes colour hints, sampled from "
+                        "the target in training; with none it is the automatic model")
     p.add_argument("--bottleneck-norm", action="store_true",
                    help="batch-normalise the innermost encoder layer (the TensorFlow tutorial's generator; the "
                         "paper's code, the default, does not)")
@@ -134,7 +137,7 @@ def config_from_args(a):
                        l1_lambda=a.l1_lambda, val_fraction=a.val_fraction, direction=a.direction, layout=a.layout,
                        seed=a.seed, checkpoint_every=a.checkpoint_every, sample_every=a.sample_every,
                        log_every=a.log_every, max_images=a.max_images, weights_dtype=a.weights_dtype,
-                       precision=a.precision, bottleneck_norm=a.bottleneck_norm)
+                       precision=a.precision, bottleneck_norm=a.bottleneck_norm, hints=a.hints)
 
 
 def cmd_train(a):

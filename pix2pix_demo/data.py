@@ -169,15 +169,33 @@ def center_crop(a: np.ndarray, b: np.ndarray, size: int):
         (size, size), Image.Resampling.BOX if side > size else Image.Resampling.BICUBIC)) for im in (a, b))
 
 
-def encode_pair(task: Task, ds: Dataset, a, b, rng):
-    """Make the pair (if not made on load) and encode it for the generator: two float32 arrays in [-1, 1]."""
+def encode_pair(task: Task, ds: Dataset, a, b, rng, hints: bool = False):
+    """Make the pair (if not made on load) and encode it for the generator: two float32 arrays in [-1, 1].
+
+    ``hints``: the input also carries colour hints sampled from the target (:func:`pix2pix_demo.hints.sample`).
+    """
     if ds.layout == "images" and not task.pairs_on_load:
         a, b = task.make_pair(b, rng)
-    return task.encode_input(a).astype(np.float32), task.encode_target(b).astype(np.float32)
+    x, y = task.encode_input(a).astype(np.float32), task.encode_target(b).astype(np.float32)
+    if hints:
+        from . import hints as hint_mod
+
+        region = task.hint_region(y) if task.hint_region is not None else None
+        x = np.concatenate([x, task.hint_channels(hint_mod.sample(y, rng, region), y.shape[0])], -1)
+    return x, y
 
 
-def validation_arrays(task: Task, ds: Dataset, items, size: int, progress=None) -> tuple[np.ndarray, np.ndarray]:
-    """The fixed validation set as arrays: centre crops, pairs made with a seed from each file name.
+def input_channels(task: Task, hints: bool) -> int:
+    """The generator's input channels: the task's own, plus the hint channels of a hint-aware model."""
+    from . import hints as hint_mod
+
+    return task.in_channels + (hint_mod.channels(task.out_channels) if hints else 0)
+
+
+def validation_arrays(task: Task, ds: Dataset, items, size: int, progress=None,
+                      hints: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The fixed validation set as arrays: centre crops, pairs made (and hints sampled) with a seed from each file
+    name.
 
     ``progress``: a :class:`~pix2pix_demo.progress.Progress`, advanced by one per item.
     """
@@ -192,7 +210,7 @@ def validation_arrays(task: Task, ds: Dataset, items, size: int, progress=None) 
             log.warning("skipping %s: %s", item[1], err)
             continue
         a, b = center_crop(a, b, size)
-        x, y = encode_pair(task, ds, a, b, rng)
+        x, y = encode_pair(task, ds, a, b, rng, hints)
         xs.append(x)
         ys.append(y)
     if not xs:
@@ -201,7 +219,7 @@ def validation_arrays(task: Task, ds: Dataset, items, size: int, progress=None) 
 
 
 # ---------------------------------------------------------------------------------------------- tf.data
-def train_dataset(task: Task, ds: Dataset, items, size: int, batch_size: int, seed: int = 0):
+def train_dataset(task: Task, ds: Dataset, items, size: int, batch_size: int, seed: int = 0, hints: bool = False):
     """An endless, shuffled, jittered, batched and prefetched ``tf.data.Dataset`` of (input, target)."""
     import tensorflow as tf
 
@@ -226,10 +244,10 @@ def train_dataset(task: Task, ds: Dataset, items, size: int, batch_size: int, se
         def _np(a, b, r):
             rng = np.random.default_rng(int(r) & 0x7FFFFFFF)
             a, b = random_crop(a, b, size, task, rng)
-            return encode_pair(task, ds, a, b, rng)
+            return encode_pair(task, ds, a, b, rng, hints)
 
         x, y = tf.numpy_function(_np, [a, b, r], [tf.float32, tf.float32])
-        x.set_shape((size, size, task.in_channels))
+        x.set_shape((size, size, input_channels(task, hints)))
         y.set_shape((size, size, task.out_channels))
         return x, y
 

@@ -143,9 +143,13 @@ def config_problem(config) -> str | None:
     except (TypeError, ValueError) as err:
         return f"invalid generator ({err})"
     task = TASKS[config["task"]]
-    if (gcfg.in_channels, gcfg.out_channels) != (task.in_channels, task.out_channels):
-        return (f"a {task.name} model maps {task.in_channels} to {task.out_channels} channels, but the generator "
-                f"maps {gcfg.in_channels} to {gcfg.out_channels}")
+    from .data import input_channels
+
+    inputs = {task.in_channels} | ({input_channels(task, True)} if task.takes_hints else set())
+    if gcfg.in_channels not in inputs or gcfg.out_channels != task.out_channels:
+        hinted = f" ({input_channels(task, True)} with colour hints)" if task.takes_hints else ""
+        return (f"a {task.name} model maps {task.in_channels} to {task.out_channels} channels{hinted}, but the "
+                f"generator maps {gcfg.in_channels} to {gcfg.out_channels}")
     files = config.get("files", {})
     if not isinstance(files, dict):
         return "'files' must be an object"

@@ -141,18 +141,44 @@ class Translator:
         self._interp.invoke()
         return self._interp.get_tensor(self._tfl_out).copy()
 
-    def __call__(self, image, skips=None) -> Image.Image:
-        """Translate ``image`` (PIL image, path, bytes or array) into a picture at the input's size."""
+    @property
+    def takes_hints(self) -> bool:
+        """A hint-aware generator: its input carries colour hints after the task's own channels."""
+        return self.config.in_channels > self.task.in_channels
+
+    def encode(self, img: Image.Image, hints=None) -> tuple[np.ndarray, object]:
+        """The model input for ``img`` (and the context ``finish`` needs); ``hints`` as :func:`hints.parse` takes.
+
+        A hint-aware model gets the hint channels (empty without hints); any other model refuses hints.
+        """
+        from . import hints as hint_mod
+
+        user = hint_mod.parse(hints)
+        size = self.config.image_size
+        x, ctx = self.task.prepare(img, size)
+        if self.takes_hints:
+            x = np.concatenate([x, self.task.user_hints(img, size, user)], -1)
+        elif user:
+            raise hint_mod.HintError(f"This {self.task.name} model ({self.arch}) takes no colour hints; it was "
+                                     f"trained without them.")
+        return x, ctx
+
+    def __call__(self, image, skips=None, hints=None) -> Image.Image:
+        """Translate ``image`` (PIL image, path, bytes or array) into a picture at the input's size.
+
+        ``hints``: colour hints for a hint-aware model, ``[(x, y, (r, g, b)), …]`` or ``[{"x": X, "y": Y,
+        "color": "#rrggbb"}, …]`` in ``image``'s own pixel coordinates.
+        """
         img = imaging.open_image(image)
-        x, ctx = self.task.prepare(img, self.config.image_size)
+        x, ctx = self.encode(img, hints)
         return self.task.finish(self.forward(x[None], skips)[0], ctx)
 
-    def timed(self, image, skips=None) -> tuple[Image.Image, float]:
+    def timed(self, image, skips=None, hints=None) -> tuple[Image.Image, float]:
         t0 = time.perf_counter()
-        out = self(image, skips)
+        out = self(image, skips, hints)
         return out, (time.perf_counter() - t0) * 1000
 
-    def features(self, image) -> list[np.ndarray]:
+    def features(self, image, hints=None) -> list[np.ndarray]:
         """Encoder feature maps at each level (outermost first), each H×W×C for one image."""
         if self._features is None:
             import keras
@@ -161,7 +187,7 @@ class Translator:
             size, ch = self.config.image_size, self.config.in_channels
             self._features = tf.function(lambda x: extractor(x, training=False),
                                          input_signature=[tf.TensorSpec([None, size, size, ch], tf.float32)])
-        x, _ = self.task.prepare(imaging.open_image(image), self.config.image_size)
+        x, _ = self.encode(imaging.open_image(image), hints)
         return [f.numpy()[0] for f in self._features(tf.constant(x[None]))]
 
 

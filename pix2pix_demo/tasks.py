@@ -43,6 +43,36 @@ class Task:
     pairs_on_load: bool = False  # make the pair once per image (and cache it) instead of after every crop
     jitter: str = "scale_crop"  # "paper": resize up 12 % and crop back; "scale_crop": random zoom crops
     notes: dict = field(default_factory=dict)
+    # Colour hints (pix2pix_demo.hints); tasks without ``hint_colour`` take none.
+    #: N×3 uint8 RGB colours → N×out_channels, in the output's encoding.
+    hint_colour: Callable[[np.ndarray], np.ndarray] | None = None
+    #: The encoded target → where training hints may be placed (None: anywhere).
+    hint_region: Callable[[np.ndarray], np.ndarray] | None = None
+    #: (the user's image, model size) → a function mapping the image's (x, y) to model (row, col).
+    hint_position: Callable[[Image.Image, int], Callable[[float, float], tuple[float, float]]] | None = None
+
+    @property
+    def takes_hints(self) -> bool:
+        return self.hint_colour is not None
+
+    def hint_channels(self, points, size: int) -> np.ndarray:
+        """The rendered hint channels for ``points`` = [(row, col, encoded colour)] in model pixels."""
+        from . import hints
+
+        return hints.render(points, size, self.out_channels)
+
+    def user_hints(self, img: Image.Image, size: int, user) -> np.ndarray:
+        """The hint channels for a user's hints (:class:`pix2pix_demo.hints.Hint`, in ``img``'s pixels)."""
+        if not user:
+            return self.hint_channels([], size)
+        where = self.hint_position(img, size)
+        colours = self.hint_colour(np.array([h.rgb for h in user], np.uint8))
+        points = []
+        for h, colour in zip(user, colours):
+            pos = where(h.x, h.y)
+            if pos is not None:
+                points.append((*pos, colour))
+        return self.hint_channels(points, size)
 
 
 # --------------------------------------------------------------------------------------------- shared bits
@@ -92,6 +122,25 @@ def _sketch_finish(y, original_size):
     return canvas
 
 
+def _rgb_hint_colour(rgb):
+    return np.asarray(rgb, np.float32) / 127.5 - 1.0
+
+
+def _sketch_hint_region(y):
+    """Inside the picture's coloured regions: not the white paper around it."""
+    return (np.asarray(y) < 0.92).any(-1)
+
+
+def _sketch_hint_position(img, size):
+    """A point of the user's drawing → the model's pixels, through the same fit to content as the drawing."""
+    box = imaging.content_box(imaging.ink_of(np.asarray(img)) > 0.5)
+    if box is None:
+        return lambda x, y: None
+    left, top, right, bottom = box
+    scale = size / (right - left)
+    return lambda x, y: ((y - top + 0.5) * scale - 0.5, (x - left + 0.5) * scale - 0.5)
+
+
 # ---------------------------------------------------------------------------------------------- colorize
 AB_SCALE = 110.0  # CIELAB a and b lie roughly within ±110 for sRGB
 
@@ -130,6 +179,19 @@ def _colorize_prepare(img, size):
     gray = imaging.gray(img)
     small, lb = imaging.letterbox(Image.fromarray(gray), size)
     return _L_table()[small] / 50.0 - 1.0, (gray, lb)
+
+
+def _ab_hint_colour(rgb):
+    return imaging.rgb_to_lab(np.asarray(rgb, np.uint8)[None])[0, :, 1:] / AB_SCALE
+
+
+def _letterbox_position(img, size):
+    """A point of the user's photo → the model's pixels, through the letterbox that :func:`imaging.letterbox` fits."""
+    w, h = img.size
+    s = size / max(w, h)
+    nw, nh = max(1, round(w * s)), max(1, round(h * s))
+    left, top = (size - nw) // 2, (size - nh) // 2
+    return lambda x, y: (top + (y + 0.5) * nh / h - 0.5, left + (x + 0.5) * nw / w - 0.5)
 
 
 def _colorize_finish(y, ctx):
@@ -193,6 +255,7 @@ register(Task(
     in_channels=1, out_channels=3, color_space="rgb", image_size=256,
     make_pair=_sketch_pair, encode_input=_sketch_input, encode_target=_rgb_in, decode=_decode_rgb,
     prepare=_sketch_prepare, finish=_sketch_finish, pairs_on_load=True, jitter="paper",
+    hint_colour=_rgb_hint_colour, hint_region=_sketch_hint_region, hint_position=_sketch_hint_position,
     notes={"pairs": "Lines are extracted from the emoji render (Canny edges of the CIELAB channels, wobble, "
                     "varied width), then brought to the canonical stroke style."}))
 
@@ -202,6 +265,7 @@ register(Task(
     in_channels=1, out_channels=2, color_space="lab", image_size=256,
     make_pair=_colorize_pair, encode_input=_L_input, encode_target=_ab_target, decode=_decode_lab,
     prepare=_colorize_prepare, finish=_colorize_finish,
+    hint_colour=_ab_hint_colour, hint_position=_letterbox_position,
     notes={"pairs": "The grayscale (luminance) version of a colour photo → the photo."}))
 
 register(Task(

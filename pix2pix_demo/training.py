@@ -32,7 +32,7 @@ from . import data as data_mod
 from .evaluation import evaluate_arrays, predict
 from .models import GeneratorConfig, build_discriminator, build_generator
 from .progress import Progress
-from .tasks import Task, get_task
+from .tasks import TASKS, Task, get_task
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +122,9 @@ class TrainConfig:
     #: Batch-normalise the innermost encoder layer, as the TensorFlow tutorial does (the paper's code does not).
     #: Runs saved before this setting existed used it, so a ``run.json`` without the key reads as True.
     bottleneck_norm: bool = False
+    #: Colour hints (pix2pix_demo.hints): the generator also gets hint colours and their mask, sampled from the
+    #: target during training; with no hints it is the automatic model. Sketch and colorize only.
+    hints: bool = False
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -135,7 +138,8 @@ class TrainConfig:
 
     def generator_config(self, task: Task) -> GeneratorConfig:
         return GeneratorConfig(arch=self.arch, image_size=self.image_size or task.image_size,
-                               in_channels=task.in_channels, out_channels=task.out_channels,
+                               in_channels=data_mod.input_channels(task, self.hints),
+                               out_channels=task.out_channels,
                                base_filters=self.base_filters, max_filters=self.max_filters,
                                num_levels=self.num_levels, alpha=self.alpha, bottleneck_norm=self.bottleneck_norm)
 
@@ -149,7 +153,7 @@ def build_gan(cfg: TrainConfig, task: Task) -> Pix2Pix:
     try:
         gcfg = cfg.generator_config(task)
         generator = build_generator(gcfg)
-        discriminator = build_discriminator(task.in_channels, task.out_channels, gcfg.image_size, cfg.disc_filters)
+        discriminator = build_discriminator(gcfg.in_channels, task.out_channels, gcfg.image_size, cfg.disc_filters)
     finally:
         keras.mixed_precision.set_global_policy("float32")
     gan = Pix2Pix(generator, discriminator, cfg.l1_lambda)
@@ -344,10 +348,13 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, devices: int 
         if (done := completed_steps(out, cfg.steps)) is not None:
             log.info("run %s is already complete (%d/%d steps); model in %s", out, done, cfg.steps, out / "model")
             return out / "model"
+    task = get_task(cfg.task)
+    if cfg.hints and not task.takes_hints:
+        raise ValueError(f"The {cfg.task} task takes no colour hints; --hints is for "
+                         f"{', '.join(t for t in TASKS if TASKS[t].takes_hints)}.")
     out.mkdir(parents=True, exist_ok=True)
     run_file.write_text(json.dumps(asdict(cfg), indent=2))
 
-    task = get_task(cfg.task)
     gcfg = cfg.generator_config(task)
     size = gcfg.image_size
     keras.utils.set_random_seed(cfg.seed)
@@ -358,7 +365,7 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, devices: int 
     train_items, val_items = data_mod.split(ds, cfg.val_fraction)
     log.info("%s: %d training / %d validation items (%s layout)", ds.root, len(train_items), len(val_items),
              ds.layout)
-    val_x, val_y = data_mod.validation_arrays(task, ds, val_items or train_items[:4], size)
+    val_x, val_y = data_mod.validation_arrays(task, ds, val_items or train_items[:4], size, hints=cfg.hints)
 
     strategy = _strategy(devices)
     global_batch = cfg.batch_size
@@ -378,7 +385,8 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, devices: int 
     remaining = cfg.steps - start
     t0 = time.perf_counter()
     if remaining > 0:
-        train_ds = data_mod.train_dataset(task, ds, train_items, size, global_batch, cfg.seed + start)
+        train_ds = data_mod.train_dataset(task, ds, train_items, size, global_batch, cfg.seed + start,
+                                          hints=cfg.hints)
         writer_dir = out / "logs"
         tb = TensorBoardLogger(writer_dir, cfg.log_every, global_batch)
         callbacks = [
@@ -396,7 +404,8 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, devices: int 
         log.warning("stopped at step %d of %d (checkpoint written); continue with --resume", step, cfg.steps)
         return None
     if strategy.num_replicas_in_sync == 1:
-        calib_ds = data_mod.train_dataset(task, ds, train_items, size, global_batch, cfg.seed + 1)
+        calib_ds = data_mod.train_dataset(task, ds, train_items, size, global_batch, cfg.seed + 1,
+                                          hints=cfg.hints)
         recalibrate_batchnorm(generator, calib_ds, cfg.bn_recalibration_batches)
     else:  # assigning the statistics across replicas is not worth the complexity: keep the moving averages
         log.info("BatchNorm recalibration skipped under %d replicas", strategy.num_replicas_in_sync)

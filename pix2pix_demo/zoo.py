@@ -82,7 +82,7 @@ def command_line(cfg: TrainConfig, out: str) -> str:
             f"--steps {cfg.steps} --batch-size {cfg.batch_size} --image-size {cfg.image_size} "
             f"--base-filters {cfg.base_filters} --max-filters {cfg.max_filters} --disc-filters {cfg.disc_filters} "
             f"--alpha {cfg.alpha} --l1-lambda {cfg.l1_lambda:g} --seed {cfg.seed}"
-            + (" --bottleneck-norm" if cfg.bottleneck_norm else ""))
+            + (" --bottleneck-norm" if cfg.bottleneck_norm else "") + (" --hints" if cfg.hints else ""))
 
 
 def train_all(data_root, runs="runs", weights="weights", tasks=None, archs=None, cache="cache") -> None:

@@ -1,0 +1,133 @@
+"""Colour hints: drawing, sampling, parsing, placing a user's points, and a tiny hint-aware model end to end."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from conftest import TINY
+from pix2pix_demo import hints
+from pix2pix_demo.tasks import TASKS
+
+
+def test_render_draws_patch_squares_with_a_mask():
+    m = hints.render([(10, 20, (0.5, -0.25)), (0, 0, (1.0, 1.0)), (40, 5, (9, 9))], 32, 2)
+    assert m.shape == (32, 32, 3)
+    half = hints.PATCH // 2
+    patch = m[10 - half:10 + half + 1, 20 - half:20 + half + 1]
+    assert np.allclose(patch[..., :2], (0.5, -0.25)) and np.all(patch[..., 2] == 1)
+    assert m[..., 2].sum() == hints.PATCH ** 2 + (half + 1) ** 2  # the corner one is clipped; (40, 5) is outside
+    assert np.all(m[m[..., 2] == 0][..., :2] == 0)
+
+
+def test_sample_takes_the_targets_patch_mean_inside_the_region(rng):
+    y = np.zeros((32, 32, 3), np.float32)
+    y[:, 16:] = 0.5  # right half coloured
+    region = np.zeros((32, 32), bool)
+    region[:, 20:] = True
+    pts = hints.sample(y, rng, region, count=6)
+    assert len(pts) == 6
+    for r, c, colour in pts:
+        assert region[r, c] and np.allclose(colour, 0.5)
+    counts = [len(hints.sample(y, np.random.default_rng(i))) for i in range(400)]
+    share_none = np.mean([c == 0 for c in counts])
+    assert 0.15 < share_none < 0.35 and max(counts) <= hints.MAX_HINTS and 5 < np.mean(counts) < 9
+
+
+@pytest.mark.parametrize("value, rgb", [("#ff8800", (255, 136, 0)), ("00ff10", (0, 255, 16)), ([1, 2, 3], (1, 2, 3))])
+def test_parse_colour(value, rgb):
+    assert hints.parse_colour(value) == rgb
+
+
+@pytest.mark.parametrize("bad", ["#ff88", "red", [1, 2], [1, 2, 300], [1.5, 2, 3], None, {"r": 1}, [True, 0, 0]])
+def test_parse_colour_refuses_in_a_sentence(bad):
+    with pytest.raises(hints.HintError, match="colour must"):
+        hints.parse_colour(bad)
+
+
+def test_parse_hints_forms_and_errors():
+    assert hints.parse(None) == [] and hints.parse([]) == []
+    got = hints.parse([{"x": 3, "y": 4.5, "color": "#010203"}, (7, 8, (9, 10, 11))])
+    assert got == [hints.Hint(3.0, 4.5, (1, 2, 3)), hints.Hint(7.0, 8.0, (9, 10, 11))]
+    for bad in ("#ff0000", 5, [{"x": "a", "y": 1, "color": "#000000"}], [{"x": float("nan"), "y": 1,
+                                                                            "color": "#000000"}], [[1, 2]],
+                [{"x": 1, "y": 1}] * 500):
+        with pytest.raises(hints.HintError):
+            hints.parse(bad)
+
+
+def test_a_photo_hint_lands_where_the_letterbox_puts_that_pixel():
+    task = TASKS["colorize"]
+    img = Image.new("RGB", (200, 100))
+    m = task.user_hints(img, 128, hints.parse([(0, 0, (255, 0, 0)), (199, 99, (0, 0, 255))]))
+    rows, cols = np.nonzero(m[..., 2])
+    # 200×100 → 128×64 letterboxed at rows 32–95: the corners of the photo are the corners of that band
+    assert rows.min() == 32 - hints.PATCH // 2 and cols.min() == 0
+    assert rows.max() == 95 + hints.PATCH // 2 and cols.max() == 127
+    red = m[32, 0, :2] * 110
+    assert red[0] > 60 and red[1] > 40  # CIELAB a and b of pure red: about 80 and 67
+
+
+def test_a_drawing_hint_follows_the_fit_to_content():
+    """A drawing in a corner is fitted to its content: a hint at its centre lands at the model input's centre."""
+    task = TASKS["sketch"]
+    img = Image.new("RGB", (400, 300), "white")
+    ImageDraw.Draw(img).rectangle((20, 20, 120, 120), outline="black", width=3)
+    m = task.user_hints(img, 64, hints.parse([(70, 70, (0, 255, 0))]))
+    rows, cols = np.nonzero(m[..., 3])
+    assert abs(rows.mean() - 31.5) < 1.5 and abs(cols.mean() - 31.5) < 1.5
+    assert np.allclose(m[rows[0], cols[0], :3], (-1, 1, -1))
+
+
+def test_encode_pair_with_hints_adds_the_channels(photo_dir):
+    from pix2pix_demo import data
+
+    task = TASKS["colorize"]
+    ds = data.find_dataset(photo_dir)
+    a, b = data.read_pair(ds, ds.items[0], task, 64, np.random.default_rng(0))
+    a, b = data.center_crop(a, b, 32)
+    x, y = data.encode_pair(task, ds, a, b, np.random.default_rng(3), hints=True)
+    assert x.shape == (32, 32, data.input_channels(task, True)) == (32, 32, 4)
+    x2, _ = data.encode_pair(task, ds, a, b, np.random.default_rng(3), hints=True)
+    assert np.array_equal(x, x2), "the same seed gives the same hints (the fixed validation set)"
+    mask = x[..., 3] > 0
+    if mask.any():  # the hint colour is the target's colour there (patch mean)
+        assert np.abs(x[..., 1:3][mask] - y[mask]).mean() < 0.1
+
+
+@pytest.mark.timeout(600)
+def test_a_hint_aware_colorize_model_trains_loads_and_follows_hints(photo_dir, tmp_path):
+    from pix2pix_demo import load
+    from pix2pix_demo.training import TrainConfig, train
+
+    cfg = TrainConfig(task="colorize", arch="unet", data=str(photo_dir), steps=60, batch_size=4, lr=1e-3,
+                      val_fraction=0.25, seed=0, checkpoint_every=1000, sample_every=1000, log_every=50,
+                      hints=True, **TINY)
+    model = train(cfg, tmp_path / "run", verbose=False)
+    tr = load("colorize", "unet", model)
+    assert tr.takes_hints and tr.config.in_channels == 4
+    photo = Image.open(next(photo_dir.glob("*.jpg"))).convert("RGB")
+    plain = tr(photo)
+    hinted = tr(photo, hints=[(photo.width // 2, photo.height // 2, (0, 200, 0))])
+    assert plain.size == hinted.size == photo.size
+    assert not np.array_equal(np.asarray(plain), np.asarray(hinted)), "the hint reaches the model"
+    with pytest.raises(hints.HintError):
+        tr(photo, hints="#00ff00")
+
+
+def test_a_model_without_hint_channels_refuses_hints(trained_model):
+    from pix2pix_demo import load
+
+    tr = load("sketch", "unet", trained_model)
+    assert not tr.takes_hints
+    with pytest.raises(hints.HintError, match="takes no colour hints"):
+        tr(Image.new("RGB", (40, 40), "white"), hints=[(1, 1, (255, 0, 0))])
+
+
+def test_hints_are_refused_for_tasks_without_them(photo_dir, tmp_path):
+    from pix2pix_demo.training import TrainConfig, train
+
+    cfg = TrainConfig(task="day2night", data=str(photo_dir), steps=2, hints=True, **TINY)
+    with pytest.raises(ValueError, match="takes no colour hints"):
+        train(cfg, tmp_path / "run", verbose=False)
