@@ -88,6 +88,9 @@ def _add_evaluate(sub):
                    help="auto: the validation split of an image folder, all of a paired folder")
     p.add_argument("--direction", choices=["AtoB", "BtoA"])
     p.add_argument("--json", help="also write the results to this JSON file")
+    p.add_argument("--hints", nargs="+", type=int, metavar="N",
+                   help="also measure with N colour hints sampled from each target (fixed seed), e.g. --hints 0 1 2 "
+                        "5 10 20; generators without hint channels are measured once, with none")
     p.add_argument("--round-trip", action="store_true",
                    help="day2night/night2day: also the PSNR of night2day(day2night(x)) against x, on the same "
                         "--split; with --weights ARCH=DIR, DIR must hold day2night/ARCH/ and night2day/ARCH/")
@@ -187,15 +190,20 @@ def cmd_predict(a):
 
 
 def cmd_evaluate(a):
-    from .evaluation import evaluate, markdown_table, save_json
+    from .evaluation import evaluate, hints_table, markdown_table, save_json
     from .inference import WEIGHTS_DIR
     from .tasks import get_task
 
     overrides = dict(w.split("=", 1) for w in a.weights)
     archs = a.arch or [arch for arch in ARCHS if arch in overrides
                        or (WEIGHTS_DIR / a.task / arch / "config.json").exists()] or list(ARCHS)
-    results = evaluate(get_task(a.task), a.data, archs, overrides, a.split, direction=a.direction, progress=True)
+    if a.hints and any(n < 0 or n > 100 for n in a.hints):
+        raise ValueError("--hints takes counts from 0 to 100.")
+    results = evaluate(get_task(a.task), a.data, archs, overrides, a.split, direction=a.direction, progress=True,
+                       hint_counts=a.hints or ())
     print(markdown_table(a.task, results))
+    if a.hints:
+        print("\nPSNR and hue accuracy with colour hints:\n" + hints_table(a.task, results))
     out = {a.task: results}
     if a.round_trip:
         from .evaluation import round_trip

@@ -3,7 +3,14 @@
 All metrics are computed on decoded RGB pictures in [0, 1] (for colorize: the input's L with the predicted ab):
 
 * L1: mean absolute error; PSNR and SSIM: ``tf.image.psnr`` / ``tf.image.ssim`` with ``max_val=1``;
-* colourfulness: Hasler & Süsstrunk (2003), reported for the output and for the targets.
+* colourfulness: Hasler & Süsstrunk (2003), reported for the output and for the targets;
+* hue accuracy: the share of the target's colourful pixels (CIELAB chroma > :data:`CHROMA_MIN`) whose predicted
+  hue lies within :data:`HUE_TOLERANCE` degrees of the target's (a gray prediction there counts as a miss), and
+  its baseline, the best constant tint: the same share for the single hue that scores best on the whole set. A
+  model below that baseline has learned a colour cast, not colours.
+
+With ``hint_counts``, :func:`evaluate` also measures hint-aware generators with that many hints sampled from each
+target (a fixed seed per image and count), as Zhang et al. (2017) do.
 """
 
 from __future__ import annotations
@@ -35,8 +42,42 @@ def decode_batch(task: Task, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.stack([task.decode(xi, yi) for xi, yi in zip(x, y)])
 
 
+CHROMA_MIN = 15.0
+HUE_TOLERANCE = 45.0
+
+
+def _hue_chroma(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    lab = imaging.rgb_to_lab(np.asarray(rgb, np.uint8).reshape(-1, 1, 3))[:, 0]
+    return np.degrees(np.arctan2(lab[:, 2], lab[:, 1])) % 360.0, np.hypot(lab[:, 1], lab[:, 2])
+
+
+def hue_accuracy(pred_rgb: np.ndarray, true_rgb: np.ndarray) -> float | None:
+    """The share of colourful target pixels whose predicted hue is within :data:`HUE_TOLERANCE`° (None: no colour)."""
+    t_hue, t_chroma = _hue_chroma(true_rgb)
+    p_hue, p_chroma = _hue_chroma(pred_rgb)
+    colourful = t_chroma > CHROMA_MIN
+    if not colourful.any():
+        return None
+    diff = np.abs((p_hue - t_hue + 180.0) % 360.0 - 180.0)
+    hit = (diff <= HUE_TOLERANCE) & (p_chroma > CHROMA_MIN / 3)
+    return round(float(hit[colourful].mean()), 4)
+
+
+def best_constant_tint(true_rgb: np.ndarray) -> tuple[float | None, float | None]:
+    """(hue accuracy, hue in degrees) of the single constant hue that scores best on ``true_rgb``."""
+    t_hue, t_chroma = _hue_chroma(true_rgb)
+    hues = t_hue[t_chroma > CHROMA_MIN]
+    if len(hues) == 0:
+        return None, None
+    hist = np.bincount(np.floor(hues).astype(int) % 360, minlength=360)
+    tol = int(HUE_TOLERANCE)
+    window = np.array([hist.take(range(h - tol, h + tol + 1), mode="wrap").sum() for h in range(360)])
+    best = int(window.argmax())
+    return round(float(window[best] / len(hues)), 4), float(best)
+
+
 def image_metrics(pred_rgb: np.ndarray, true_rgb: np.ndarray) -> dict:
-    """L1, PSNR, SSIM and colourfulness of uint8 RGB batches (N×H×W×3)."""
+    """L1, PSNR, SSIM, colourfulness and hue accuracy of uint8 RGB batches (N×H×W×3)."""
     import tensorflow as tf
 
     p = tf.constant(pred_rgb, tf.float32) / 255.0
@@ -50,6 +91,8 @@ def image_metrics(pred_rgb: np.ndarray, true_rgb: np.ndarray) -> dict:
         "colourfulness": round(col_p, 2),
         "colourfulness_target": round(col_t, 2),
         "colourfulness_ratio": round(col_p / col_t, 3) if col_t > 0 else None,
+        "hue_accuracy": hue_accuracy(pred_rgb, true_rgb),
+        "hue_constant_tint": best_constant_tint(true_rgb)[0],
     }
 
 
@@ -69,15 +112,40 @@ def forward_ms(generator, size: int, channels: int, repeats: int = 20) -> float:
     return round(float(np.median(times)), 2)
 
 
-def evaluate_arrays(task: Task, generator, x: np.ndarray, y: np.ndarray) -> dict:
-    """Validation metrics of ``generator`` on encoded arrays, plus its size and speed."""
-    pred = predict(generator, x)
+def with_hints(task: Task, x: np.ndarray, y: np.ndarray, count: int | None, seed: int = 0) -> np.ndarray:
+    """``x`` plus hint channels sampled from ``y`` (``count`` per image; None: the training distribution), with a
+    fixed seed per image, so every generator and every run sees the same hints."""
+    from . import hints
+
+    maps = []
+    for i, yi in enumerate(y):
+        rng = np.random.default_rng([seed, i, -1 if count is None else count])
+        region = task.hint_region(yi) if task.hint_region is not None else None
+        maps.append(task.hint_channels(hints.sample(yi, rng, region, count), yi.shape[0]))
+    return np.concatenate([x, np.stack(maps)], -1)
+
+
+def evaluate_arrays(task: Task, generator, x: np.ndarray, y: np.ndarray, hint_counts=()) -> dict:
+    """Validation metrics of ``generator`` on encoded arrays (the task's own input channels), plus its size and
+    speed. A hint-aware generator is measured with no hints, and with each of ``hint_counts`` under "hints"."""
+    x_in = x
+    takes_hints = generator.input_shape[-1] > x.shape[-1]
+    if takes_hints:
+        x_in = with_hints(task, x, y, 0)
+    pred = predict(generator, x_in)
     target = decode_batch(task, x, y)
     metrics = image_metrics(decode_batch(task, x, pred), target)
     if task.color_space == "lab":  # the gray-only baseline: a = b = 0, i.e. the input itself
         metrics["psnr_gray_baseline"] = image_metrics(decode_batch(task, x, np.zeros_like(y)), target)["psnr"]
     metrics["params"] = int(generator.count_params())
-    metrics["forward_ms"] = forward_ms(generator, x.shape[1], x.shape[-1])
+    metrics["forward_ms"] = forward_ms(generator, x.shape[1], x_in.shape[-1])
+    metrics["takes_hints"] = takes_hints
+    if hint_counts:
+        metrics["hints"] = {}
+        for n in hint_counts:
+            pred_n = predict(generator, with_hints(task, x, y, n)) if takes_hints else pred
+            m = image_metrics(decode_batch(task, x, pred_n), target)
+            metrics["hints"][str(n)] = {k: m[k] for k in ("l1", "psnr", "ssim", "hue_accuracy")}
     return metrics
 
 
@@ -92,10 +160,12 @@ def _items(ds, split: str, val_fraction: float) -> list:
 
 
 def evaluate(task: Task, data, archs, weights: dict | None = None, split: str = "auto",
-             val_fraction: float = 0.1, direction: str | None = None, progress: bool = False) -> dict:
+             val_fraction: float = 0.1, direction: str | None = None, progress: bool = False,
+             hint_counts=()) -> dict:
     """Evaluate each arch's model on ``data`` (its validation split, or all of a paired folder).
 
     ``progress``: show a progress bar (over the images loaded, then evaluated by each model) on stderr.
+    ``hint_counts``: also measure with that many colour hints per image (models without hint channels get none).
     """
     from . import data as data_mod
     from .inference import load
@@ -109,7 +179,7 @@ def evaluate(task: Task, data, archs, weights: dict | None = None, split: str = 
     results = {}
     for arch, translator in translators.items():
         x, y = arrays[translator.config.image_size]
-        results[arch] = evaluate_arrays(task, translator.model, x, y)
+        results[arch] = evaluate_arrays(task, translator.model, x, y, hint_counts)
         results[arch]["n"] = len(x)
         bar.add(len(items))
     return results
@@ -157,10 +227,28 @@ def round_trips(data, weights=None, archs=None, **kwargs) -> list[dict]:
             if all((root / t / arch / "config.json").exists() for t in ("day2night", "night2day"))]
 
 
+def hints_table(task_name: str, results: dict) -> str:
+    """PSNR and hue accuracy against the number of hints, one row per generator (the hints curve)."""
+    counts = next((list(m["hints"]) for m in results.values() if "hints" in m), [])
+    if not counts:
+        return ""
+    head = (f"| {task_name} | " + " | ".join(f"{n} hints" for n in counts) + " |\n|---|" + "---|" * len(counts))
+    rows = [f"| {arch}{'' if m.get('takes_hints') else ' (no hint input)'} | "
+            + " | ".join(f"{m['hints'][n]['psnr']:.2f} dB, hue {_fmt(m['hints'][n]['hue_accuracy'])}"
+                         for n in counts) + " |" for arch, m in results.items() if "hints" in m]
+    return head + "\n" + "\n".join(rows)
+
+
+def _fmt(v) -> str:
+    return "—" if v is None else f"{v:.2f}"
+
+
 def markdown_table(task_name: str, results: dict) -> str:
-    head = "| task | generator | L1 ↓ | PSNR ↑ | SSIM ↑ | colourfulness (target) | params | forward ms |\n" \
-           "|---|---|---|---|---|---|---|---|\n"
-    rows = [f"| {task_name} | {arch} | {m['l1']:.4f} | {m['psnr']:.2f} | {m['ssim']:.3f} | "
+    head = ("| task | generator | L1 ↓ | PSNR ↑ (gray only) | SSIM ↑ | hue accuracy (best constant tint) | "
+            "colourfulness (target) | params | forward ms |\n|---|---|---|---|---|---|---|---|---|\n")
+    rows = [f"| {task_name} | {arch} | {m['l1']:.4f} | {m['psnr']:.2f}"
+            + (f" ({m['psnr_gray_baseline']:.2f})" if "psnr_gray_baseline" in m else "")
+            + f" | {m['ssim']:.3f} | {_fmt(m.get('hue_accuracy'))} ({_fmt(m.get('hue_constant_tint'))}) | "
             f"{m['colourfulness']:.1f} ({m['colourfulness_target']:.1f}) | {m['params'] / 1e6:.2f} M | "
             f"{m['forward_ms']:.1f} |" for arch, m in results.items()]
     return head + "\n".join(rows)

@@ -96,16 +96,22 @@ def test_encode_pair_with_hints_adds_the_channels(photo_dir):
         assert np.abs(x[..., 1:3][mask] - y[mask]).mean() < 0.1
 
 
-@pytest.mark.timeout(600)
-def test_a_hint_aware_colorize_model_trains_loads_and_follows_hints(photo_dir, tmp_path):
-    from pix2pix_demo import load
+@pytest.fixture(scope="module")
+def hint_model(photo_dir, tmp_path_factory):
+    """A tiny hint-aware colorize U-Net, trained for 60 steps."""
     from pix2pix_demo.training import TrainConfig, train
 
     cfg = TrainConfig(task="colorize", arch="unet", data=str(photo_dir), steps=60, batch_size=4, lr=1e-3,
                       val_fraction=0.25, seed=0, checkpoint_every=1000, sample_every=1000, log_every=50,
                       hints=True, **TINY)
-    model = train(cfg, tmp_path / "run", verbose=False)
-    tr = load("colorize", "unet", model)
+    return train(cfg, tmp_path_factory.mktemp("hint_run"), verbose=False)
+
+
+@pytest.mark.timeout(600)
+def test_a_hint_aware_colorize_model_trains_loads_and_follows_hints(hint_model, photo_dir):
+    from pix2pix_demo import load
+
+    tr = load("colorize", "unet", hint_model)
     assert tr.takes_hints and tr.config.in_channels == 4
     photo = Image.open(next(photo_dir.glob("*.jpg"))).convert("RGB")
     plain = tr(photo)
@@ -131,3 +137,34 @@ def test_hints_are_refused_for_tasks_without_them(photo_dir, tmp_path):
     cfg = TrainConfig(task="day2night", data=str(photo_dir), steps=2, hints=True, **TINY)
     with pytest.raises(ValueError, match="takes no colour hints"):
         train(cfg, tmp_path / "run", verbose=False)
+
+
+def test_hue_accuracy_and_the_best_constant_tint():
+    from pix2pix_demo.evaluation import best_constant_tint, hue_accuracy
+
+    target = np.zeros((1, 10, 10, 3), np.uint8)
+    target[0, :5] = (220, 30, 30)  # red
+    target[0, 5:] = (30, 60, 220)  # blue: about 160° of hue away
+    assert hue_accuracy(target, target) == 1.0
+    assert hue_accuracy(np.full_like(target, 128), target) == 0.0, "gray is never the right hue"
+    all_red = np.broadcast_to(np.array((220, 30, 30), np.uint8), target.shape)
+    assert hue_accuracy(all_red, target) == 0.5
+    score, hue = best_constant_tint(target)
+    assert score == 0.5 and hue is not None
+    assert best_constant_tint(np.full_like(target, 90)) == (None, None)
+
+
+@pytest.mark.timeout(600)
+def test_evaluate_with_hint_counts(hint_model, photo_dir):
+    from pix2pix_demo.evaluation import evaluate, hints_table
+    from pix2pix_demo.tasks import get_task
+
+    res = evaluate(get_task("colorize"), photo_dir, ["unet"], {"unet": hint_model}, split="all",
+                   hint_counts=(0, 5, 20))
+    m = res["unet"]
+    assert m["takes_hints"] and set(m["hints"]) == {"0", "5", "20"}
+    assert m["hints"]["0"]["psnr"] == m["psnr"], "0 hints is the automatic mode"
+    assert m["hints"]["20"]["psnr"] != m["hints"]["0"]["psnr"]
+    assert 0 <= m["hue_accuracy"] <= 1 and 0 <= m["hue_constant_tint"] <= 1 and "psnr_gray_baseline" in m
+    table = hints_table("colorize", res)
+    assert "20 hints" in table and "unet |" in table
