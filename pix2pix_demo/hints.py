@@ -115,6 +115,9 @@ def parse(hints, max_count: int = 200) -> list[Hint]:
         raise HintError(f"At most {max_count} hints are accepted, not {len(hints)}.")
     out = []
     for h in hints:
+        if isinstance(h, Hint):
+            out.append(h)
+            continue
         if isinstance(h, dict):
             x, y, colour = h.get("x"), h.get("y"), h.get("color", h.get("colour"))
         elif isinstance(h, (list, tuple)) and len(h) == 3:

@@ -61,8 +61,8 @@ def test_public_endpoints_and_every_action_named(client, app_url):
     info = client.view_api(print_info=False, return_format="dict")
     assert set(PUBLIC) <= set(info["named_endpoints"])
     params = {name: [p["parameter_name"] for p in info["named_endpoints"][name]["parameters"]] for name in PUBLIC}
-    assert params == {"/sketch": ["drawing"], "/day_night": ["image", "direction"], "/colorize": ["image"],
-                      "/compare": ["task", "image", "skip_levels"]}
+    assert params == {"/sketch": ["drawing", "hints"], "/day_night": ["image", "direction"],
+                      "/colorize": ["image", "hints"], "/compare": ["task", "image", "skip_levels", "hints"]}
     deps = read_config(app_url)["dependencies"]
     assert deps and all(d.get("api_name") for d in deps), "every event has an api_name"
 

@@ -264,3 +264,22 @@ def test_the_app_writes_nothing_into_its_package(app_url):
     from app_fixtures import REPO
 
     assert not list((REPO / "pix2pix_demo").rglob("*.pyi"))
+
+
+@pytest.mark.parametrize("hints, expected", [
+    ("#ff0000", "hints must be a list"), ([{"x": "a", "y": 1, "color": "#ff0000"}], "must be numbers"),
+    ([{"x": 1, "y": 1, "color": "red"}], "colour must"), ([[1, 2]], "Each hint must be"),
+    ([{"x": 1, "y": 1, "color": "#ff0000"}], "takes no colour hints"),  # the app's tiny models have no hint input
+])
+def test_bad_hints_get_a_sentence(app_url, hints, expected):
+    from pix2pix_demo.ui.inputs import EXAMPLES_DIR
+
+    cat = {"path": str(EXAMPLES_DIR / "photos" / "cat.jpg")}
+    for name, data in (("colorize", [cat, hints]), ("sketch", [cat, hints])):
+        ok, out, error, _ = call(app_url, _dep(app_url, name), data)
+        assert not ok and expected in error and is_plain_sentence(error), (name, error)
+    ok, out, error, _ = call(app_url, _dep(app_url, "compare"), ["colorize", cat, None, hints])
+    if expected == "takes no colour hints":  # compare runs every generator, noting the ones without hint input
+        assert ok, error
+    else:
+        assert not ok and expected in error, error

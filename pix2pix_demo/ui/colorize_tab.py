@@ -6,7 +6,7 @@ import gradio as gr
 
 from ..tasks import TASKS
 from .common import examples, group, notice_box, notice_or_none
-from .inputs import friendly, guard_choice, image_input, load_upload, suffix
+from .inputs import checked_hints, friendly, guard_choice, hints_input, image_input, load_upload, suffix
 from .model_zoo import ModelZoo
 from .outputs import Results, gray, is_colour, shown_as_uploaded
 
@@ -17,23 +17,26 @@ def colorize_tab(zoo: ModelZoo, results: Results):
     task = TASKS["colorize"]
 
     @friendly
-    def colorize(image):
-        """A photo (colour or black-and-white) → the colorized photo at its full resolution, keeping its luminance."""
+    def colorize(image, hints=None):
+        """A photo (colour or black-and-white) → the colorized photo at its full resolution, keeping its luminance.
+        ``hints``: colour hints for a hint-aware model, [{"x": X, "y": Y, "color": "#rrggbb"}, …] in the photo's
+        pixels."""
         tr = zoo.require("colorize")
+        user_hints = checked_hints(hints)
         img = load_upload(image, "a photo", zoo.max_upload_pixels)
         colour = is_colour(img)
         gray_img = gray(img)
-        out = tr(img)  # the task takes the photo's luminance: the same gray as shown
+        out = tr(img, hints=user_hints)  # the task takes the photo's luminance: the same gray as shown
         jpeg = suffix(image) in (".jpg", ".jpeg")
         after = results.save(out, "colorized", jpeg)
         state = {"gray": results.save(gray_img, "gray", jpeg), "after": after, "colour": colour,
                  "original": shown_as_uploaded(image, img, results, "original", jpeg) if colour else None}
         return after, state
 
-    def auto(image):
+    def auto(image, hints=None):
         if image is None:
             return None, None
-        return colorize(image)
+        return colorize(image, hints)
 
     def show(state, show_original):
         if not state:
@@ -61,6 +64,7 @@ def colorize_tab(zoo: ModelZoo, results: Results):
                                                          label="Show original colours (when the upload was in colour)"),
                                              "show_original must be true or false.")
                 run_btn = gr.Button("Colorize", variant="primary", elem_id="col-run")
+                hints = hints_input()
             with gr.Column(scale=1, min_width=300):
                 slider = gr.ImageSlider(label="Before / after (drag the handle)", type="filepath",
                                         elem_id="col-slider", interactive=False, max_height=520)
@@ -74,7 +78,8 @@ def colorize_tab(zoo: ModelZoo, results: Results):
     common = dict(outputs=[download, state], **group("photo"))
     view = dict(fn=show, inputs=[state, show_original], outputs=[slider, note, show_original], queue=False,
                 api_visibility="private")
-    run_btn.click(colorize, inputs=[photo], api_name="colorize", **common).success(api_name="colorize_show", **view)
-    photo.change(auto, inputs=[photo], api_name="colorize_auto", api_visibility="private",
+    run_btn.click(colorize, inputs=[photo, hints], api_name="colorize", **common).success(api_name="colorize_show",
+                                                                                            **view)
+    photo.change(auto, inputs=[photo, hints], api_name="colorize_auto", api_visibility="private",
                  trigger_mode="always_last", **common).success(api_name="colorize_auto_show", **view)
     show_original.input(api_name="colorize_toggle", **view)

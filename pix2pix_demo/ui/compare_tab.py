@@ -10,7 +10,7 @@ from ..tasks import TASKS
 from .colorize_tab import COLORIZE_EXAMPLES
 from .common import examples, group, notice_box
 from .day_night_tab import DAY_EXAMPLES, NIGHT_EXAMPLES
-from .inputs import friendly, guard_choice, image_input, load_upload
+from .inputs import checked_hints, friendly, guard_choice, hints_input, image_input, load_upload
 from .model_zoo import ARCH_TITLES, ModelZoo
 from .outputs import Results, feature_tiles
 from .pad import pad, pad_drawing
@@ -85,13 +85,16 @@ def compare_tab(zoo: ModelZoo, results: Results):
         return label
 
     @friendly
-    def compare(task, image, skip_levels):
+    def compare(task, image, skip_levels, hints=None):
         """A task, an input image and the U-Net skip levels to keep on (1 = outermost) → the encoder-decoder's, the
-        U-Net's and the MobileNet U-Net's pictures, and a table of parameters, time and held-out metrics."""
+        U-Net's and the MobileNet U-Net's pictures, and a table of parameters, time and held-out metrics.
+        ``hints``: colour hints, [{"x": X, "y": Y, "color": "#rrggbb"}, …] in the image's pixels, given to every
+        generator that takes them (sketch and colorize)."""
         if task not in TASKS:
             raise gr.Error(BAD_TASK, print_exception=False)
         if not any(zoo.get(task, a) for a in ARCHS):
             raise gr.Error(zoo.notice(task), print_exception=False)
+        user_hints = checked_hints(hints)
         img = load_upload(image, "an image", zoo.max_upload_pixels)
         pictures, rows, labels = [], [], []
         for arch in ("encoder_decoder", "unet", "mobilenet_unet"):
@@ -102,19 +105,21 @@ def compare_tab(zoo: ModelZoo, results: Results):
                 rows.append(_row(task, arch, None))
                 continue
             skips = _skips_for(tr, skip_levels) if arch == "unet" else None
-            out, ms = tr.timed(img, skips)
+            out, ms = tr.timed(img, skips, user_hints if tr.takes_hints else None)
             pictures.append(results.save(out, arch, jpeg=False))
-            labels.append(_label(arch, tr, ms, skips))
+            labels.append(_label(arch, tr, ms, skips) + (" · takes no colour hints"
+                                                          if user_hints and not tr.takes_hints else ""))
             rows.append(_row(task, arch, ms))
         import pandas as pd
 
         # The captions (parameters, milliseconds) go on in the next step, so API clients get plain images.
-        return (*pictures, pd.DataFrame(rows, columns=headers), {"task": task, "image": img, "labels": labels})
+        return (*pictures, pd.DataFrame(rows, columns=headers),
+                {"task": task, "image": img, "labels": labels, "hints": user_hints})
 
-    def auto(task, image, skip_levels):
+    def auto(task, image, skip_levels, hints=None):
         if image is None:
             return (*(gr.skip(),) * 4, None)
-        return compare(task, image, skip_levels)
+        return compare(task, image, skip_levels, hints)
 
     @friendly
     def unet_only(state, skip_levels):
@@ -124,7 +129,7 @@ def compare_tab(zoo: ModelZoo, results: Results):
         if tr is None:
             return gr.skip(), gr.skip()
         skips = _skips_for(tr, skip_levels)
-        out, ms = tr.timed(state["image"], skips)
+        out, ms = tr.timed(state["image"], skips, state["hints"] if tr.takes_hints else None)
         return results.save(out, "unet", jpeg=False), _label("unet", tr, ms, skips)
 
     @friendly
@@ -133,7 +138,8 @@ def compare_tab(zoo: ModelZoo, results: Results):
         if not state:
             return (*(gr.skip(),) * 3, None)
         tr = zoo.get(state["task"], "unet")
-        tiles = feature_tiles(tr.features(state["image"]), tr.num_skips) if tr is not None else None
+        tiles = feature_tiles(tr.features(state["image"], state["hints"] if tr.takes_hints else None),
+                              tr.num_skips) if tr is not None else None
         tiles = [(results.save(img, f"level_{i + 1}", jpeg=False), caption)
                  for i, (img, caption) in enumerate(tiles or [])] or None
         return (*state["labels"], tiles)
@@ -176,6 +182,7 @@ def compare_tab(zoo: ModelZoo, results: Results):
                                              info="Untick a level to run the U-Net without it.", elem_id="cmp-skips")
                     _guard_skips(skips)
                     run_btn = gr.Button("Compare", variant="primary", elem_id="cmp-run")
+                    hints = hints_input()
                 with gr.Column(scale=3, min_width=480):
                     outs, captions = [], []
                     with gr.Row(equal_height=True):
@@ -203,13 +210,13 @@ def compare_tab(zoo: ModelZoo, results: Results):
     common = dict(outputs=[*outs, table, state], **group("compare"))
     feats = dict(fn=decorate, inputs=[state], outputs=[*captions, gallery], api_visibility="private",
                  **group("compare"))
-    run_btn.click(compare, inputs=[task_radio, image, skips], api_name="compare", **common).success(
+    run_btn.click(compare, inputs=[task_radio, image, skips, hints], api_name="compare", **common).success(
         api_name="compare_features", **feats)
-    image.change(auto, inputs=[task_radio, image, skips], api_name="compare_auto", api_visibility="private",
+    image.change(auto, inputs=[task_radio, image, skips, hints], api_name="compare_auto", api_visibility="private",
                  trigger_mode="always_last", **common).success(api_name="compare_auto_features", **feats)
     task_radio.input(on_task, inputs=[task_radio], outputs=[skips, draw_box, task_info], api_name="compare_task",
                      api_visibility="private", queue=False).then(
-        auto, inputs=[task_radio, image, skips], api_name="compare_task_run", api_visibility="private",
+        auto, inputs=[task_radio, image, skips, hints], api_name="compare_task_run", api_visibility="private",
         **common).success(api_name="compare_task_features", **feats)
     skips.input(unet_only, inputs=[state, skips], outputs=[outs[1], captions[1]], api_name="compare_skips",
                 api_visibility="private", trigger_mode="always_last", **group("compare"))

@@ -22,6 +22,7 @@ from pathlib import Path
 import gradio as gr
 
 from .. import imaging
+from ..hints import HintError, parse
 from .budget import MemoryBudget, run_low_priority
 
 log = logging.getLogger(__name__)
@@ -100,15 +101,20 @@ def guard_file_payloads(demo: gr.Blocks) -> gr.Blocks:
     """Answer Gradio's own refusals of a file payload with the app's sentences instead of Gradio's generic text: a
     payload that carries ``meta`` and names a path outside the upload cache gets :data:`NOT_ARRIVED` too, one that
     is not a file object at all (a string, a list as path) :data:`NOT_A_FILE`. Only image inputs have a data model
-    here, so a validation error can only come from one of them."""
+    here, so a validation error can only come from one of them. Arguments left out at the end of a request are
+    None (so a client that predates an optional argument such as ``hints`` keeps working)."""
     from gradio.exceptions import InvalidPathError
     from pydantic import ValidationError
 
     stock = demo.preprocess_data
 
-    async def preprocess_data(*args, **kwargs):
+    async def preprocess_data(block_fn, inputs, *args, **kwargs):
+        if not isinstance(inputs, list):
+            raise gr.Error("The request's data must be a list of the endpoint's arguments.", print_exception=False)
+        if len(inputs) < len(block_fn.inputs):  # arguments left out at the end (e.g. hints) are None
+            inputs = inputs + [None] * (len(block_fn.inputs) - len(inputs))
         try:
-            return await stock(*args, **kwargs)
+            return await stock(block_fn, inputs, *args, **kwargs)
         except InvalidPathError:
             raise gr.Error(NOT_ARRIVED, print_exception=False) from None
         except ValidationError:
@@ -131,6 +137,20 @@ def guard_choice(comp, message: str):
 
     comp.preprocess = preprocess
     return comp
+
+
+def hints_input() -> gr.JSON:
+    """The ``hints`` argument of an endpoint: ``[{"x": X, "y": Y, "color": "#rrggbb"}, …]`` in the input image's
+    own pixels, or None. Hidden in the page (the app's canvases set it); API clients pass it."""
+    return gr.JSON(value=None, visible=False, label="hints")
+
+
+def checked_hints(value):
+    """The API's hints, parsed (a plain sentence for anything malformed)."""
+    try:
+        return parse(value)
+    except HintError as err:
+        raise gr.Error(str(err), print_exception=False) from None
 
 
 def suffix(src) -> str:
@@ -196,7 +216,7 @@ def friendly(fn=None, *, heavy: bool = True):
             return run_low_priority(guarded, *args, **kwargs) if heavy else guarded(*args, **kwargs)
         except gr.Error:
             raise
-        except imaging.ImageError as err:
+        except (imaging.ImageError, HintError) as err:
             raise gr.Error(str(err), print_exception=False) from None
         except MemoryError:
             raise gr.Error("The image is too large to process with the memory available; try a smaller one.",

@@ -13,7 +13,7 @@ from PIL import Image
 from .. import imaging
 from ..tasks import TASKS
 from .common import examples, group, notice_box, notice_or_none
-from .inputs import friendly, image_input, load_upload
+from .inputs import checked_hints, friendly, hints_input, image_input, load_upload
 from .model_zoo import ModelZoo
 from .outputs import Results, to_uint8_gray
 from .pad import PAD_PEN, PAD_SIZE, pad, pad_drawing
@@ -29,16 +29,16 @@ def sketch_tab(zoo: ModelZoo, results: Results):
     main = zoo.main("sketch")
     model_size = main.config.image_size if main is not None else task.image_size
 
-    def translate(img: Image.Image):
+    def translate(img: Image.Image, hints=None):
         """(picture, what the model sees, ms) for a drawing, or None for an empty one."""
         tr = zoo.require("sketch")
         t0 = time.perf_counter()
-        x, ctx = tr.task.prepare(img, tr.config.image_size)
-        if float(x.min()) > 0.98:  # canonical_sketch found no ink
+        x, ctx = tr.encode(img, hints)
+        if float(x[..., 0].min()) > 0.98:  # canonical_sketch found no ink
             return None
         y = tr.forward(x[None])[0]
         picture = tr.task.finish(y, ctx)
-        return picture, to_uint8_gray(x), (time.perf_counter() - t0) * 1000
+        return picture, to_uint8_gray(x[..., :1]), (time.perf_counter() - t0) * 1000
 
     @friendly(heavy=False)
     def sketch_pad(drawing):
@@ -54,9 +54,12 @@ def sketch_tab(zoo: ModelZoo, results: Results):
                 f"Picture made in {ms:.0f} ms. Keep drawing: it updates each time you lift the pen.")
 
     @friendly
-    def sketch(drawing):
-        """A drawing (dark lines on a light background, any image file) → the picture, at the drawing's size."""
-        out = translate(load_upload(drawing, "a drawing", zoo.max_upload_pixels))
+    def sketch(drawing, hints=None):
+        """A drawing (dark lines on a light background, any image file) → the picture, at the drawing's size.
+        ``hints``: colour hints for a hint-aware model, [{"x": X, "y": Y, "color": "#rrggbb"}, …] in the drawing's
+        pixels."""
+        user_hints = checked_hints(hints)
+        out = translate(load_upload(drawing, "a drawing", zoo.max_upload_pixels), user_hints)
         if out is None:
             raise gr.Error("The drawing is empty: draw some dark lines on a light background.", print_exception=False)
         return results.save(out[0], "picture", jpeg=False)
@@ -85,6 +88,7 @@ def sketch_tab(zoo: ModelZoo, results: Results):
                 translate_btn = gr.Button("Translate", variant="primary", elem_id="sketch-translate")
                 with gr.Accordion("…or upload a drawing", open=False):
                     upload = image_input(label="Drawing (dark lines on white)", elem_id="sketch-upload", height=220)
+                    hints = hints_input()
             with gr.Column(scale=1, min_width=300):
                 picture = gr.Image(label="Picture", type="pil", format="png", interactive=False,
                                    elem_id="sketch-picture", buttons=["download", "fullscreen"], height=420)
@@ -107,6 +111,6 @@ def sketch_tab(zoo: ModelZoo, results: Results):
                        api_name="sketch_live", api_visibility="undocumented")
     translate_btn.click(sketch_pad, **live, show_progress="minimal", api_name="sketch_pad",
                         api_visibility="undocumented")
-    upload.upload(sketch, inputs=[upload], outputs=[picture], api_name="sketch", **group("sketch")).success(
+    upload.upload(sketch, inputs=[upload, hints], outputs=[picture], api_name="sketch", **group("sketch")).success(
         to_pad, inputs=[upload], outputs=[drawing_pad], api_name="sketch_to_pad", api_visibility="private",
         **group("sketch"))
