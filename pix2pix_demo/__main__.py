@@ -1,4 +1,4 @@
-"""The command line: ``python -m pix2pix_demo {train,train-all,predict,evaluate,render-emoji,hub} …``.
+"""The command line: ``python -m pix2pix_demo {train,train-all,predict,evaluate,render-emoji,hub,data} …``.
 
 TensorFlow is imported only by the commands that run a model, so ``--help`` and argument errors are instant.
 """
@@ -116,13 +116,25 @@ def _add_hub(sub):
     push.add_argument("--revision", help="branch to push to")
 
 
+def _add_data(sub):
+    from .sources import add_parser
+
+    add_parser(sub)
+
+
+def cmd_data(a):
+    from .sources import main as data_main
+
+    return data_main(a)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m pix2pix_demo", epilog="Exit status: 0 done; 2 bad input (an `error: …` line on stderr; "
         "predict still translates the other files); 130 interrupted (train: continue with --resume).")
     parser.add_argument("-v", "--verbose", action="store_true", help="show debug logs and tracebacks")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_train, _add_train_all, _add_predict, _add_evaluate, _add_render, _add_hub):
+    for add in (_add_train, _add_train_all, _add_predict, _add_evaluate, _add_render, _add_hub, _add_data):
         add(sub)
     parser.description = (f"pix2pix studio's command line: {', '.join(sub.choices)}. "
                           "`python -m pix2pix_demo COMMAND --help` lists a command's options.")
@@ -267,14 +279,14 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     logging.getLogger("pix2pix_demo").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     errors = (CommandError, ValueError, FileNotFoundError)  # DataError and ImageError are ValueErrors
-    if args.command != "render-emoji":  # every other command runs a model
+    if args.command not in ("render-emoji", "data"):  # every other command runs a model
         import_tensorflow(args.verbose)
         from .export import WeightsError
         from .hub import HubError
 
         errors += (WeightsError, HubError)
     command = {"train": cmd_train, "train-all": cmd_train_all, "predict": cmd_predict, "evaluate": cmd_evaluate,
-               "render-emoji": cmd_render, "hub": cmd_hub}[args.command]
+               "render-emoji": cmd_render, "hub": cmd_hub, "data": cmd_data}[args.command]
     try:
         return command(args) or 0
     except errors as err:
