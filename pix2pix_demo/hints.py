@@ -26,6 +26,8 @@ MAX_HINTS = 20
 P_NONE = 0.25
 #: The number of hints otherwise: geometric with this success probability (mean 1 / p).
 P_GEOMETRIC = 1 / 8
+#: The hint counts every evaluation reports (Zhang et al. plot PSNR against the number of points the same way).
+EVAL_COUNTS = (0, 1, 2, 5, 10, 20)
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
 
 

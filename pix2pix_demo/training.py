@@ -409,7 +409,10 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, devices: int 
         recalibrate_batchnorm(generator, calib_ds, cfg.bn_recalibration_batches)
     else:  # assigning the statistics across replicas is not worth the complexity: keep the moving averages
         log.info("BatchNorm recalibration skipped under %d replicas", strategy.num_replicas_in_sync)
-    metrics = evaluate_arrays(task, generator, val_x, val_y)
+    # Headline metrics with no hints (the automatic mode); a hint-aware model also gets its hints curve.
+    from .hints import EVAL_COUNTS
+
+    metrics = evaluate_arrays(task, generator, val_x[..., :task.in_channels], val_y, EVAL_COUNTS if cfg.hints else ())
     metrics.update(training_steps=step, batch_size=cfg.batch_size, wall_time_s=round(history, 1),
                    train_items=len(train_items), val_items=len(val_x), data=str(cfg.data))
     return export_model(out / "model", task, generator, gcfg, metrics, train_config=asdict(cfg),
