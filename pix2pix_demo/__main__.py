@@ -56,6 +56,14 @@ def _add_train(sub):
                    help="compute dtype while training (mixed_bfloat16: faster on CPUs with AVX-512 BF16 or AMX)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out at its last checkpoint")
     p.add_argument("--devices", type=int, default=None, help="train on N devices with MirroredStrategy")
+    p.add_argument("--cluster", metavar="HOST:PORT,HOST:PORT,...",
+                   help="train on several workers (MultiWorkerMirroredStrategy): every worker's address, the same on "
+                        "each; it sets TF_CONFIG, and without it a TF_CONFIG that names several workers does the same")
+    p.add_argument("--worker-index", type=int, default=None,
+                   help="with --cluster: this worker's place in it (0 is the chief, which alone writes --out)")
+    p.add_argument("--cluster-timeout", type=float, default=300.0, metavar="SECONDS",
+                   help="give up (naming the address that did not answer) when the workers have not all joined "
+                        "within this time (default 300)")
 
 
 def _add_train_all(sub):
@@ -76,6 +84,10 @@ def _add_predict(sub):
     p.add_argument("--weights", help="model folder or hf://owner/repo[@revision] (default: shipped weights)")
     p.add_argument("inputs", nargs="+", help="image files (any format PIL opens)")
     p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--hints", metavar="HINTS.json",
+                   help="colour hints for a hint-aware model: a JSON list [{\"x\": X, \"y\": Y, "
+                        "\"color\": \"#rrggbb\"}, …] "
+                        "in each input's own pixels, or an object mapping input file names to such lists")
 
 
 def _add_evaluate(sub):
@@ -156,16 +168,31 @@ def config_from_args(a):
 
 
 def cmd_train(a):
+    from .cluster import ClusterError, from_env, tf_config
+
+    if a.cluster:
+        os.environ["TF_CONFIG"] = tf_config(a.cluster, a.worker_index)
+    elif a.worker_index is not None:
+        raise ValueError("--worker-index needs --cluster")
+    workers = from_env()  # a cluster's chief decides for every worker whether the run is complete
+
     from .training import completed_steps, train
 
     if not a.resume and not (a.task and a.data):
         raise ValueError("--task and --data are required (unless --resume, which reads them from the run)")
-    if a.resume and (done := completed_steps(a.out, a.steps)) is not None:
+    if workers is None and a.resume and (done := completed_steps(a.out, a.steps)) is not None:
         print(f"run {a.out} is already complete ({done}/{a.steps or done} steps); model in {Path(a.out) / 'model'}")
         return
-    folder = train(config_from_args(a), a.out, resume=a.resume, devices=a.devices)
+    try:
+        folder = train(config_from_args(a), a.out, resume=a.resume, devices=a.devices,
+                       cluster_timeout=a.cluster_timeout)
+    except ClusterError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     if folder is None:
-        print(f"\nstopped early; continue with: python -m pix2pix_demo train --out {a.out} --resume", file=sys.stderr)
+        again = " (on every worker)" if workers else ""
+        print(f"\nstopped early; continue with: python -m pix2pix_demo train --out {a.out} --resume{again}",
+              file=sys.stderr)
         return 130
     print(f"\nmodel: {folder}")
 
@@ -179,17 +206,34 @@ def cmd_train_all(a):
         train_all(a.data, a.runs, a.weights, a.tasks, a.archs, a.cache)
 
 
+def _read_hints(path: str):
+    """``predict --hints``: a list of hints for every input, or {file name: list}; checked by hints.parse later."""
+    import json
+
+    try:
+        value = json.loads(Path(path).read_text())
+    except OSError as err:
+        raise CommandError(f"{path} could not be read ({err.strerror or err}).") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise CommandError(f"{path} is not valid JSON ({err}).") from None
+    if not isinstance(value, (list, dict)):
+        raise CommandError(f"{path} must hold a list of hints or an object mapping file names to lists.")
+    return value
+
+
 def cmd_predict(a):
     from .imaging import ImageError
     from .inference import load
 
+    hints = _read_hints(a.hints) if a.hints else None
     translate = load(a.task, a.arch, a.weights)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     failed = 0
     for path in a.inputs:  # translate every file that can be read; report each one that cannot
         try:
-            result, ms = translate.timed(path)
+            result, ms = translate.timed(path, hints=hints.get(Path(path).name) if isinstance(hints, dict)
+                                         else hints)
         except ImageError as err:
             name_in_message = Path(path).name in str(err)
             print(f"error: {err}" if name_in_message else f"error: {path}: {err}", file=sys.stderr)

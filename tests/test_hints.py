@@ -168,3 +168,34 @@ def test_evaluate_with_hint_counts(hint_model, photo_dir):
     assert 0 <= m["hue_accuracy"] <= 1 and 0 <= m["hue_constant_tint"] <= 1 and "psnr_gray_baseline" in m
     table = hints_table("colorize", res)
     assert "20 hints" in table and "unet |" in table
+
+
+@pytest.mark.timeout(600)
+def test_cli_predict_with_hints(hint_model, photo_dir, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from conftest import REPO, cli_env
+
+    photo = next(photo_dir.glob("*.jpg"))
+    good, bad = tmp_path / "hints.json", tmp_path / "bad.json"
+    good.write_text(json.dumps([{"x": 10, "y": 10, "color": "#00c800"}]))
+    bad.write_text(json.dumps([{"x": 10, "y": 10, "color": "green"}]))
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "pix2pix_demo", "predict", "--task", "colorize", "--weights",
+                               str(hint_model), str(photo), "--out", str(tmp_path / "out"), *args],
+                              cwd=REPO, env=cli_env(), capture_output=True, text=True, timeout=300)
+
+    plain = run()
+    assert plain.returncode == 0, plain.stderr
+    out = tmp_path / "out" / f"{photo.stem}_colorize.png"
+    before = np.asarray(Image.open(out))
+    hinted = run("--hints", str(good))
+    assert hinted.returncode == 0, hinted.stderr
+    assert not np.array_equal(before, np.asarray(Image.open(out)))
+    for args, message in ((("--hints", str(bad)), "colour must"), (("--hints", str(tmp_path / "nope.json")),
+                                                                   "could not be read")):
+        r = run(*args)
+        assert r.returncode == 2 and "Traceback" not in r.stderr and message in r.stderr, r.stderr
