@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import hashlib
 import json
 import logging
 import shutil
@@ -25,6 +26,12 @@ from .tasks import TASKS, get_task
 from .training import TrainConfig
 
 log = logging.getLogger(__name__)
+
+#: ``DATA/heldout/``: the sources ``python -m pix2pix_demo data build`` holds out (never trained on), in the training
+#: layout; see ``pix2pix_demo.sources``.
+HELDOUT = "heldout"
+#: At most this many pictures of each held-out folder are evaluated (a fixed sample, by a hash of the file name).
+HELDOUT_LIMIT = 400
 
 #: Settings shared by the three generators of each task. Sized on the 2-core CPU: see weights/README.md.
 RECIPES: dict[str, dict] = {
@@ -56,14 +63,142 @@ def task_data_path(task: str, data_root: Path, cache: Path) -> Path:
 
 
 def task_data(task: str, data_root: Path, cache: Path) -> Path:
-    """:func:`task_data_path`, rendering the emoji sets there first when sketch needs them."""
-    folder = task_data_path(task, data_root, cache)
-    if task == "sketch" and (not folder.exists() or not any(folder.glob("*.png"))):
-        from .emoji import render_sets
+    """:func:`task_data_path`, with the emoji sets of ``data_root/emoji`` rendered there first for sketch.
 
-        log.info("rendering the emoji sets to %s", folder)
-        render_sets(data_root / "emoji", folder, 256)
+    The rendered folder holds exactly those sets: renders of any other set (left from another data folder, or of a
+    set that is now held out) are removed, and a held-out set is never rendered there.
+    """
+    folder = task_data_path(task, data_root, cache)
+    if task == "sketch":
+        sets = _iconify_sets(data_root / "emoji")
+        held = set(_iconify_sets(data_root / HELDOUT / "emoji"))
+        if held & set(sets):
+            raise ValueError(f"{data_root}: {', '.join(sorted(held & set(sets)))} is both a training and a held-out "
+                             f"emoji set; rebuild it with `python -m pix2pix_demo data build`")
+        _render_emoji(data_root / "emoji", folder, sets)
     return folder
+
+
+def _iconify_sets(folder: Path) -> list[str]:
+    return sorted(p.parent.name for p in folder.glob("*/icons.json"))
+
+
+def _render_emoji(src: Path, folder: Path, sets: list[str]) -> None:
+    """Render ``sets`` of ``src`` into ``folder`` (``<set>__<name>.png``, kept between runs), removing the renders
+    of any other set."""
+    from .emoji import render_sets
+
+    stale = [p for p in folder.glob("*.png") if p.name.split("__", 1)[0] not in sets] if folder.is_dir() else []
+    if stale:
+        log.info("removing %d renders of sets not in %s from %s", len(stale), src, folder)
+        for p in stale:
+            p.unlink()
+    log.info("rendering the emoji sets %s to %s", ", ".join(sets), folder)
+    render_sets(src, folder, 256, sets=sets)  # no sets: a FileNotFoundError that names src
+
+
+# ------------------------------------------------------------------------------------------ held-out sources
+def heldout_sets(task: str, data_root, cache="cache") -> dict[str, Path]:
+    """The held-out pictures ``task`` is measured on, as ``{label: folder}`` ({} when ``data_root`` has no
+    ``heldout/``, as ``../shared/data``).
+
+    Photo tasks: ``heldout/photos/`` (one whole photo package). Sketch: the held-out emoji artist's sets, rendered
+    like the training sets into ``cache/heldout/emoji256/``, and the held-out clip-art categories, on white squares
+    in ``cache/heldout/clipart256/``; the sketch pairs are made from them as from the training emoji.
+    """
+    root, cache = Path(data_root) / HELDOUT, Path(cache) / HELDOUT
+    found: dict[str, Path] = {}
+    if task != "sketch":
+        photos = root / "photos"
+        if photos.is_dir() and any(p.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp") for p in photos.iterdir()):
+            found[f"photos: {_photo_sources(photos)}"] = photos
+        return found
+    sets = _iconify_sets(root / "emoji")
+    if sets:
+        _render_emoji(root / "emoji", cache / "emoji256", sets)
+        found[f"emoji: {', '.join(sets)}"] = cache / "emoji256"
+    categories = {src.name: sorted(c.name for c in src.iterdir() if c.is_dir())
+                  for src in sorted((root / "clipart").glob("*")) if src.is_dir()}
+    if any(categories.values()):
+        _flatten_clipart(root / "clipart", cache / "clipart256")
+        found["clip-art: " + "; ".join(f"{s} ({', '.join(c)})" for s, c in categories.items() if c)] = \
+            cache / "clipart256"
+    return found
+
+
+def _photo_sources(folder: Path) -> str:
+    """The packages of a photo folder, from its SOURCES.tsv ("lomiri-wallpapers-16.04 20.04.0-2")."""
+    path = folder / "SOURCES.tsv"
+    if not path.exists():
+        return folder.name
+    with open(path, newline="", encoding="utf-8") as f:
+        names = {r["source"].removeprefix("Debian package ").removeprefix("PyPI ").split(" (")[0]
+                 for r in csv.DictReader(f, delimiter="\t")}
+    return ", ".join(sorted(names))
+
+
+def _flatten_clipart(src: Path, folder: Path, size: int = 256) -> None:
+    """Every PNG under ``src/<source>/<category>/…`` as ``folder/<source>__<category>-….png``: composited on white
+    and centred on a white square of ``size`` px (kept between runs; pictures no longer under ``src`` removed)."""
+    wanted = {f"{p.relative_to(src).parts[0]}__{'-'.join(p.relative_to(src).with_suffix('').parts[1:])}.png": p
+              for p in sorted(src.rglob("*.png"))}
+    folder.mkdir(parents=True, exist_ok=True)
+    for p in folder.glob("*.png"):
+        if p.name not in wanted:
+            p.unlink()
+    for name, path in wanted.items():
+        if (folder / name).exists():
+            continue
+        with Image.open(path) as im:
+            rgba = im.convert("RGBA")
+        rgba.thumbnail((size, size), Image.Resampling.LANCZOS)
+        canvas = Image.new("RGBA", (size, size), (255, 255, 255, 255))
+        canvas.alpha_composite(rgba, ((size - rgba.width) // 2, (size - rgba.height) // 2))
+        canvas.convert("RGB").save(folder / name)
+
+
+def output_spread(task, generator, x: np.ndarray, y: np.ndarray) -> dict:
+    """How much a generator's outputs vary from one input to the next: the standard deviation over the pictures at
+    each pixel and channel, averaged, in the output's encoding ([-1, 1]; colorize: the ab channels), beside the same
+    for the targets. A generator that draws much the same picture for every input has ``output_std`` far below
+    ``target_std``."""
+    from .evaluation import predict, with_hints
+
+    x_in = with_hints(task, x, y, 0) if generator.input_shape[-1] > x.shape[-1] else x  # as evaluate_arrays does
+    pred = predict(generator, x_in)
+    return {"output_std": round(float(pred.std(0).mean()), 4), "target_std": round(float(y.std(0).mean()), 4)}
+
+
+def heldout_metrics(task: str, weights="weights", data_root="../shared/data", cache="cache", archs=None,
+                    limit: int = HELDOUT_LIMIT) -> dict[str, dict[str, dict]]:
+    """Measure the generators in ``weights/<task>/<arch>/`` on each held-out folder: ``{label: {arch: metrics}}``.
+
+    The metrics are those of ``evaluation.evaluate(..., split="all")`` (the same functions on the same arrays: L1,
+    PSNR, SSIM, colourfulness, hue accuracy and its best-constant-tint baseline, gray-only PSNR for colorize), on at
+    most ``limit`` pictures of each folder (a fixed sample, by a hash of the file name), plus ``n`` and
+    :func:`output_spread`. ``{}`` when ``data_root`` has no held-out sources.
+    """
+    from . import data as data_mod
+    from .evaluation import evaluate_arrays
+    from .inference import load
+
+    weights, spec = Path(weights), get_task(task)
+    archs = [a for a in (archs or ARCHS) if (weights / task / a / "config.json").exists()]
+    results: dict[str, dict[str, dict]] = {}
+    for label, folder in heldout_sets(task, data_root, cache).items():
+        ds = data_mod.find_dataset(folder)
+        items = sorted(sorted(ds.items, key=lambda it: hashlib.sha1(Path(it[1]).name.encode()).hexdigest())[:limit])
+        arrays: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        results[label] = {}
+        for arch in archs:
+            translator = load(task, arch, weights / task / arch)
+            size = translator.config.image_size
+            if size not in arrays:
+                arrays[size] = data_mod.validation_arrays(spec, ds, items, size)
+            x, y = arrays[size]
+            metrics = evaluate_arrays(spec, translator.model, x, y)
+            results[label][arch] = {**metrics, **output_spread(spec, translator.model, x, y), "n": len(x)}
+    return results
 
 
 #: The shipped models were trained with the TensorFlow tutorial's batch-normalised bottleneck, before the paper's
@@ -161,20 +296,108 @@ def _tile(rgb: np.ndarray, size: int) -> np.ndarray:
 
 
 def photo_credits(data_root: Path) -> str:
-    path = data_root / "photos" / "SOURCES.tsv"
-    if not path.exists():
-        return "(photos/SOURCES.tsv not found)"
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f, delimiter="\t"))
-    groups = Counter((r["source"], r["license"], r["credit"]) for r in rows)
-    lines = ["| photos | source | licence | credit |", "|---|---|---|---|"]
-    lines += [f"| {n} | {s} | {lic} | {c} |" for (s, lic, c), n in sorted(groups.items(), key=lambda kv: -kv[1])]
-    return "\n".join(lines)
+    """The credits table of ``photos/SOURCES.tsv``, then that of ``heldout/photos/SOURCES.tsv`` when there is one."""
+    tables = []
+    for folder, title in ((data_root / "photos", "photos"), (data_root / HELDOUT / "photos", "held-out photos")):
+        path = folder / "SOURCES.tsv"
+        if not path.exists():
+            if title == "photos":
+                tables.append("(photos/SOURCES.tsv not found)")
+            continue
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f, delimiter="\t"))
+        groups = Counter((r["source"], r["license"], r["credit"]) for r in rows)
+        lines = [f"| {title} | source | licence | credit |", "|---|---|---|---|"]
+        lines += [f"| {n} | {s} | {lic} | {c} |" for (s, lic, c), n in sorted(groups.items(), key=lambda kv: -kv[1])]
+        tables.append("\n".join(lines))
+    return "\n\n".join(tables)
+
+
+def emoji_credits(data_root: Path) -> str:
+    """The rows of the emoji credits table: each set of ``emoji/`` (and ``heldout/emoji/``, marked), with the
+    licence and author from its ``info.json`` (else from ``emoji.EMOJI_SETS``)."""
+    from .emoji import EMOJI_SETS
+
+    rows = []
+    for area, note in ((data_root / "emoji", ""), (data_root / HELDOUT / "emoji", " (held out: evaluation only)")):
+        for name in _iconify_sets(area) if area.is_dir() else []:
+            lic, author = EMOJI_SETS.get(name, ("", ""))
+            info = area / name / "info.json"
+            if info.exists():
+                meta = json.loads(info.read_text(encoding="utf-8"))
+                lic = meta.get("license", {}).get("spdx") or meta.get("license", {}).get("title") or lic
+                author = meta.get("author", {}).get("name") or author
+            rows.append(f"| {name}{note} | {lic} | {author} |")
+    return "\n".join(rows or [f"| {n} | {lic} | {a} |" for n, (lic, a) in EMOJI_SETS.items()])
+
+
+def _fmt(v, spec: str = ".2f") -> str:
+    return format(v, spec) if isinstance(v, (int, float)) else "—"
+
+
+def _psnr_cell(m: dict) -> str:
+    return _fmt(m.get("psnr")) + (f" ({m['psnr_gray_baseline']:.2f})" if "psnr_gray_baseline" in m else "")
+
+
+def _hue_cell(m: dict) -> str:
+    return f"{_fmt(m.get('hue_accuracy'))} ({_fmt(m.get('hue_constant_tint'))})"
+
+
+def card_heldout(weights: Path, data_root: Path, cache="cache") -> dict[str, dict[str, dict]]:
+    """``{task: {label: {arch: metrics}}}`` for the card: measured now (:func:`heldout_metrics`) and stored in each
+    model's ``metrics.json`` under "heldout" when ``data_root`` has held-out sources; else as stored there by an
+    earlier run; ``{}`` when neither."""
+    from .export import write_manifest
+
+    found: dict[str, dict[str, dict]] = {}
+    if (data_root / HELDOUT).is_dir():
+        for task in TASKS:
+            if (weights / task).is_dir():
+                found[task] = heldout_metrics(task, weights, data_root, cache)
+        for task, sets in found.items():  # written after every model is loaded: loading checks the manifest
+            for arch in ARCHS:
+                path = weights / task / arch / "metrics.json"
+                if path.exists() and any(arch in by_arch for by_arch in sets.values()):
+                    m = json.loads(path.read_text())
+                    m["heldout"] = {label: by_arch[arch] for label, by_arch in sets.items() if arch in by_arch}
+                    path.write_text(json.dumps(m, indent=2))
+        write_manifest(weights)
+        return {t: sets for t, sets in found.items() if sets}
+    for task in TASKS:
+        for arch in ARCHS:
+            path = weights / task / arch / "metrics.json"
+            stored = json.loads(path.read_text()).get("heldout", {}) if path.exists() else {}
+            for label, m in stored.items():
+                found.setdefault(task, {}).setdefault(label, {})[arch] = m
+    return found
+
+
+def heldout_section(heldout: dict[str, dict[str, dict]], data_root: Path) -> str:
+    """The card's headline: the held-out table, or what it takes to get one."""
+    if not heldout:
+        return (f"No held-out numbers yet: `{data_root}` has no held-out sources. Build the data with "
+                "`python -m pix2pix_demo data build --out DATA` (it lays the held-out sources out in `DATA/heldout/`) "
+                "and run `python -m pix2pix_demo train-all --data DATA` (or `--card-only`) to measure them.")
+    labels = list(dict.fromkeys(label for sets in heldout.values() for label in sets))
+    rows = [f"| {task} | {label} | {arch} | {m['n']} | {m['l1']:.4f} | {_psnr_cell(m)} | {m['ssim']:.3f} | "
+            f"{_hue_cell(m)} | {_fmt(m.get('output_std'), '.3f')} ({_fmt(m.get('target_std'), '.3f')}) |"
+            for task, sets in heldout.items() for label, by_arch in sets.items()
+            for arch in ARCHS if arch in by_arch for m in [by_arch[arch]]]
+    return ("Held out (never trained on): " + "; ".join(f"**{label}**" for label in labels) + ". At most "
+            f"{HELDOUT_LIMIT} pictures of each (a fixed sample), centre crops at the model's size, the pairs made "
+            "as for training.\n\n"
+            "| task | held-out source | generator | n | L1 ↓ | PSNR ↑ (gray only) | SSIM ↑ | "
+            "hue accuracy (best constant tint) | output spread (target's) |\n|---|---|---|---|---|---|---|---|---|\n"
+            + "\n".join(rows))
 
 
 def write_card(weights, data_root, cache="cache") -> Path:
-    """Write the contact sheets, ``weights/README.md`` (a Hugging Face model card) and ``weights/manifest.json``."""
-    from .emoji import EMOJI_SETS
+    """Write the contact sheets, ``weights/README.md`` (a Hugging Face model card) and ``weights/manifest.json``.
+
+    When ``data_root`` has held-out sources (``data build``), each task's generators are measured on them first
+    (:func:`card_heldout`, also stored in their ``metrics.json``): that table heads the card, the in-source
+    validation table follows.
+    """
     from .export import TFLITE, read_config, write_manifest
 
     weights, data_root = Path(weights), Path(data_root)
@@ -186,6 +409,7 @@ def write_card(weights, data_root, cache="cache") -> Path:
     for task in TASKS:
         if (weights / task).is_dir():
             contact_sheet(task, weights, task_data(task, data_root, Path(cache)))
+    heldout = card_heldout(weights, data_root, cache)
     rows, commands, sheets = [], [], []
     for task in TASKS:
         for arch in ARCHS:
@@ -194,7 +418,7 @@ def write_card(weights, data_root, cache="cache") -> Path:
                 continue
             m = json.loads((folder / "metrics.json").read_text())
             cfg = json.loads((folder / "config.json").read_text())
-            rows.append(f"| {task} | {arch} | {m['l1']:.4f} | {m['psnr']:.2f} | {m['ssim']:.3f} | "
+            rows.append(f"| {task} | {arch} | {m['l1']:.4f} | {_psnr_cell(m)} | {m['ssim']:.3f} | {_hue_cell(m)} | "
                         f"{m['colourfulness']:.1f} / {m['colourfulness_target']:.1f} | {m['params'] / 1e6:.2f} M | "
                         f"{m['forward_ms']:.1f} | {m['training_steps']} | {m['wall_time_s'] / 60:.0f} min |")
             # the card's commands use train-all's default folders, not the paths of the machine that trained
@@ -205,10 +429,6 @@ def write_card(weights, data_root, cache="cache") -> Path:
             shown = [a for a in ARCHS if (weights / task / a / "config.json").exists()]
             sheets.append(f"### {task}: input | {' | '.join(shown)} | target\n\n"
                           f"![{task}: input | {' | '.join(shown)} | target]({task}/contact.jpg)\n")
-    baselines = {json.loads(p.read_text()).get("psnr_gray_baseline") for p in weights.glob("colorize/*/metrics.json")}
-    baselines.discard(None)
-    if baselines:
-        rows.append(f"\nColorize, gray-only baseline (a = b = 0) on the same split: PSNR {min(baselines):.2f} dB.")
     photos = data_root / "photos"
     if photos.is_dir():
         from .evaluation import round_trips
@@ -217,13 +437,14 @@ def write_card(weights, data_root, cache="cache") -> Path:
                  f"{r['psnr_min']:.2f} dB) on the {r['n']} validation photos at {r['long_side']} px; the night "
                  f"photos have {r['night_brightness_ratio']:.0%} of the day photos' mean brightness." for r in round_trips(photos, weights)]
     table, sheets = "\n".join(rows), "\n".join(sheets)
-    emoji = "\n".join(f"| {name} | {lic} | {author} |" for name, (lic, author) in EMOJI_SETS.items())
     recipes = "\n".join(f"| {t} | " + " | ".join(str(r[k]) for k in ("image_size", "base_filters", "max_filters",
                                                                          "disc_filters", "batch_size", "steps"))
                         + f" | {r.get('l1_lambda', TrainConfig.l1_lambda):g} |" for t, r in RECIPES.items())
     pairs = "\n".join(f"| {t.name} | {t.notes.get('pairs', '')} |" for t in TASKS.values())
-    card = CARD.format(table=table, sheets=sheets, emoji=emoji, photos=photo_credits(data_root), recipes=recipes,
-                       commands="\n".join(commands), pairs=pairs)
+    n_photos = len(list(photos.glob("*.jpg"))) if photos.is_dir() else 0
+    card = CARD.format(heldout=heldout_section(heldout, data_root), table=table, sheets=sheets,
+                       emoji=emoji_credits(data_root), photos=photo_credits(data_root), n_photos=n_photos,
+                       recipes=recipes, commands="\n".join(commands), pairs=pairs)
     path = weights / "README.md"
     path.write_text(card)
     write_manifest(weights)
@@ -251,15 +472,31 @@ import pix2pix_demo
 picture = pix2pix_demo.load("colorize", "unet")("photo.jpg")
 ```
 
-## Metrics (validation split, decoded RGB in [0, 1])
+## Metrics on held-out sources (the headline)
 
-| task | generator | L1 ↓ | PSNR ↑ | SSIM ↑ | colourfulness out / target | params | forward ms | steps | wall time |
-|---|---|---|---|---|---|---|---|---|---|
+{heldout}
+
+Decoded RGB in [0, 1]. PSNR in parentheses (colorize): the gray-only baseline (a = b = 0, the input itself). Hue
+accuracy: the share of the target's colourful pixels whose predicted hue is within 45° of the target's; in
+parentheses, the best constant tint (the one hue that scores best on the whole set): a model below it has learned a
+colour cast, not colours. Output spread: the standard deviation of the outputs across the inputs at each pixel,
+averaged, in the output's encoding ([-1, 1]; colorize: the ab channels), with the targets' own in parentheses: a
+generator that draws much the same picture for every input has a spread far below the targets'.
+
+## Metrics on the in-source validation split
+
+The validation split of the training sources (10 % by a hash of the file name), decoded RGB in [0, 1]; PSNR and hue
+accuracy as above.
+
+| task | generator | L1 ↓ | PSNR ↑ (gray only) | SSIM ↑ | hue accuracy (best constant tint) | colourfulness out / target | params | forward ms | steps | wall time |
+|---|---|---|---|---|---|---|---|---|---|---|
 {table}
 
 Reproduce the table: `python -m pix2pix_demo evaluate --task TASK --data DATA` (DATA: `cache/emoji256` for sketch,
 made by `render-emoji`, and `../shared/data/photos` for the others); it evaluates every shipped generator of the
-task, and `--round-trip` adds the round trips. Forward ms is the median batch-1 latency measured at the end of each
+task, and `--round-trip` adds the round trips. The held-out table: `python -m pix2pix_demo train-all --data DATA
+--card-only` with DATA from `data build` (`evaluate --task TASK --data DATA/heldout/photos --split all` gives a
+photo task's held-out numbers alone). Forward ms is the median batch-1 latency measured at the end of each
 training run on the 2-core CPU, some while other jobs shared it; `python -m benchmarks` measures every model on a
 quiet machine (there, all are at most 20 ms: see the Performance section of the project README).
 
@@ -300,7 +537,7 @@ How each task makes its training pairs (from `pix2pix_demo.tasks`):
 
   Twemoji graphics © Twitter, Inc. and other contributors, CC-BY-4.0. Noto Emoji © Google, Apache-2.0. Fluent Emoji
   © Microsoft, MIT. FxEmoji © Mozilla, Apache-2.0.
-- **colorize, day2night, night2day**: 196 free-licensed photos (random zoom crops and mirroring):
+- **colorize, day2night, night2day**: {n_photos} free-licensed photos (random zoom crops and mirroring):
 
 {photos}
 
@@ -325,5 +562,5 @@ How each task makes its training pairs (from `pix2pix_demo.tasks`):
   an interruption count only their last uninterrupted part.
 - The models are small and trained briefly on a CPU; expect soft detail and occasional wrong colours.
 - Sketch models learned from emoji: they draw emoji-like, flat-coloured pictures.
-- 196 photos are a small set; colorize tends toward the common colours of that set (sky, foliage, stone).
+- {n_photos} photos are a small set; colorize tends toward the common colours of that set (sky, foliage, stone).
 """

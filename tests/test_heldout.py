@@ -1,0 +1,216 @@
+"""Held-out sources in the model zoo (``zoo.heldout_sets``, ``zoo.heldout_metrics``, the card's headline table).
+
+A tiny data folder in the ``data build`` layout: ``photos/`` and ``emoji/<set>/`` for training, ``heldout/photos/``,
+``heldout/emoji/<set>/`` and ``heldout/clipart/<source>/<category>/`` held out. Tiny random models stand in for the
+shipped generators (``app_fixtures.make_weights``). No network.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from app_fixtures import make_weights
+from conftest import write_photo_folder
+from PIL import Image
+
+from pix2pix_demo import zoo
+
+pytest.importorskip("resvg_py")  # the emoji sets are rendered
+
+SHAPES = ('<circle cx="8" cy="8" r="6" fill="{}" stroke="#222" stroke-width="1"/>',
+          '<rect x="3" y="3" width="10" height="10" fill="{}" stroke="#222" stroke-width="1"/>',
+          '<path d="M2 14 L8 2 L14 14 Z" fill="{}" stroke="#222" stroke-width="1"/>')
+COLOURS = ("#e03030", "#30a040", "#3050e0", "#f0c020")
+
+
+def _iconify_set(folder: Path, name: str, icons: int) -> None:
+    (folder / name).mkdir(parents=True)
+    body = {f"{name}-icon-{i}": {"body": SHAPES[i % 3].format(COLOURS[i % 4])} for i in range(icons)}
+    (folder / name / "icons.json").write_text(json.dumps({"prefix": name, "width": 16, "height": 16, "icons": body}))
+    (folder / name / "info.json").write_text(json.dumps({"name": name, "author": {"name": f"{name} artist"},
+                                                         "license": {"spdx": "CC0-1.0"}}))
+
+
+def _sources_tsv(folder: Path, source: str) -> None:
+    with open(folder / "SOURCES.tsv", "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, delimiter="\t", lineterminator="\n")
+        w.writerow(["file", "source", "license", "credit", "size"])
+        for p in sorted(folder.glob("*.jpg")):
+            with Image.open(p) as im:
+                w.writerow([p.name, source, "CC0-1.0", "Someone", f"{im.width}x{im.height}"])
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    """A data folder as ``data build`` lays it out, training and held-out sources apart."""
+    root = tmp_path_factory.mktemp("built")
+    write_photo_folder(root / "photos", n=8, seed=1)
+    _sources_tsv(root / "photos", "Debian package train-pics 1.0")
+    for photo in write_photo_folder(root / "heldout" / "photos", n=5, seed=7).iterdir():
+        photo.rename(photo.with_name(photo.name.replace("photo_", "held_")))  # other pictures, other names
+    _sources_tsv(root / "heldout" / "photos", "Debian package held-pics 2.0-1")
+    _iconify_set(root / "emoji", "trainset", 6)
+    _iconify_set(root / "heldout" / "emoji", "heldset", 4)
+    clip = root / "heldout" / "clipart" / "clip" / "plants"
+    clip.mkdir(parents=True)
+    tree = Image.new("RGBA", (120, 60), (0, 0, 0, 0))
+    tree.paste(Image.new("RGBA", (40, 40), (20, 160, 40, 255)), (40, 10))
+    tree.save(clip / "tree.png")
+    return root
+
+
+@pytest.fixture(scope="module")
+def shared_like(tmp_path_factory) -> Path:
+    """A data folder like ../shared/data: photos/ and emoji/, no heldout/."""
+    root = tmp_path_factory.mktemp("shared_like")
+    write_photo_folder(root / "photos", n=6, seed=3)
+    _iconify_set(root / "emoji", "trainset", 3)
+    return root
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory) -> Path:
+    return make_weights(tmp_path_factory.mktemp("weights"),
+                        [("colorize", "unet"), ("colorize", "encoder_decoder"), ("sketch", "unet")])
+
+
+# ------------------------------------------------------------------------------------------------ layout
+def test_heldout_sets(built, tmp_path):
+    cache = tmp_path / "cache"
+    assert zoo.heldout_sets("colorize", built, cache) == {"photos: held-pics 2.0-1": built / "heldout" / "photos"}
+    sets = zoo.heldout_sets("sketch", built, cache)
+    assert sets == {"emoji: heldset": cache / "heldout" / "emoji256",
+                    "clip-art: clip (plants)": cache / "heldout" / "clipart256"}
+    assert sorted(p.name for p in sets["emoji: heldset"].iterdir()) == [f"heldset__heldset-icon-{i}.png"
+                                                                        for i in range(4)]
+    flat = Image.open(cache / "heldout" / "clipart256" / "clip__plants-tree.png")
+    assert (flat.mode, flat.size) == ("RGB", (256, 256))  # on a white square, whatever its shape
+    a = np.asarray(flat)
+    assert (a[0, 0] == 255).all() and tuple(a[128, 128]) == (20, 160, 40)
+    # a picture no longer held out leaves the cache too
+    (cache / "heldout" / "clipart256" / "clip__animals-old.png").write_bytes(b"")
+    zoo.heldout_sets("sketch", built, cache)
+    assert [p.name for p in (cache / "heldout" / "clipart256").iterdir()] == ["clip__plants-tree.png"]
+
+
+def test_training_never_sees_heldout(built, tmp_path):
+    cache = tmp_path / "cache"
+    (cache / "emoji256").mkdir(parents=True)
+    (cache / "emoji256" / "heldset__heldset-icon-0.png").write_bytes(b"")  # left by an older build
+    folder = zoo.task_data("sketch", built, cache)
+    assert sorted(p.name.split("__")[0] for p in folder.iterdir()) == ["trainset"] * 6
+    assert zoo.task_data("colorize", built, cache) == built / "photos"
+    for task in ("sketch", "colorize"):
+        trained = {p.name for p in zoo.task_data(task, built, cache).iterdir()}
+        for held in zoo.heldout_sets(task, built, cache).values():
+            assert not trained & {p.name for p in held.iterdir() if p.suffix != ".tsv"}
+
+
+def test_set_both_training_and_heldout_refused(built, tmp_path):
+    root = tmp_path / "data"
+    shutil.copytree(built / "emoji", root / "emoji")
+    shutil.copytree(built / "emoji", root / "heldout" / "emoji")
+    with pytest.raises(ValueError, match="trainset is both a training and a held-out emoji set"):
+        zoo.task_data("sketch", root, tmp_path / "cache")
+
+
+def test_no_heldout_sources(shared_like, weights, tmp_path):
+    assert zoo.heldout_sets("sketch", shared_like, tmp_path) == {} == zoo.heldout_sets("colorize", shared_like, tmp_path)
+    assert zoo.heldout_metrics("colorize", weights, shared_like, tmp_path) == {}
+    text = zoo.heldout_section({}, shared_like)
+    assert "no held-out sources" in text and "python -m pix2pix_demo data build" in text
+
+
+# ------------------------------------------------------------------------------------------------ metrics
+def test_heldout_metrics_colorize(built, weights, tmp_path):
+    from pix2pix_demo.evaluation import evaluate
+    from pix2pix_demo.tasks import get_task
+
+    got = zoo.heldout_metrics("colorize", weights, built, tmp_path)
+    assert list(got) == ["photos: held-pics 2.0-1"]
+    by_arch = got["photos: held-pics 2.0-1"]
+    assert list(by_arch) == ["unet", "encoder_decoder"]
+    for m in by_arch.values():
+        assert m["n"] == 5 and 0 < m["l1"] < 1 and m["psnr_gray_baseline"] > 0
+        assert 0 <= m["hue_accuracy"] <= 1 and 0 < m["hue_constant_tint"] <= 1
+        assert m["output_std"] >= 0 and m["target_std"] > 0
+    # The same numbers as `evaluate --split all` on the held-out folder.
+    ref = evaluate(get_task("colorize"), built / "heldout" / "photos", ["unet", "encoder_decoder"],
+                   {a: weights / "colorize" / a for a in ("unet", "encoder_decoder")}, split="all")
+    for arch, m in ref.items():
+        for key in ("l1", "psnr", "ssim", "hue_accuracy", "hue_constant_tint", "psnr_gray_baseline", "n"):
+            assert by_arch[arch][key] == m[key], (arch, key)
+
+
+def test_heldout_metrics_sketch_and_sample(built, weights, tmp_path):
+    got = zoo.heldout_metrics("sketch", weights, built, tmp_path)
+    assert list(got) == ["emoji: heldset", "clip-art: clip (plants)"]
+    assert got["emoji: heldset"]["unet"]["n"] == 4 and got["clip-art: clip (plants)"]["unet"]["n"] == 1
+    assert "psnr_gray_baseline" not in got["emoji: heldset"]["unet"]
+    sample = zoo.heldout_metrics("sketch", weights, built, tmp_path, limit=2)["emoji: heldset"]["unet"]
+    again = zoo.heldout_metrics("sketch", weights, built, tmp_path, limit=2)["emoji: heldset"]["unet"]
+    assert sample["n"] == 2 and sample["l1"] == again["l1"]  # a fixed sample
+
+
+def test_output_spread_sees_a_collapsed_generator():
+    from pix2pix_demo.tasks import get_task
+
+    class Constant:  # draws the same picture whatever the input
+        input_shape = (None, 8, 8, 3)
+
+        def __call__(self, x, training=False):
+            import tensorflow as tf
+
+            return tf.zeros_like(x) + 0.3
+
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(-1, 1, (6, 8, 8, 3)).astype(np.float32), rng.uniform(-1, 1, (6, 8, 8, 3)).astype(np.float32)
+    spread = zoo.output_spread(get_task("day2night"), Constant(), x, y)
+    assert spread["output_std"] == 0 and spread["target_std"] > 0.4
+
+
+# ------------------------------------------------------------------------------------------------ model card
+def _card_ready(weights_src: Path, dest: Path) -> Path:
+    """Colorize models only (no TFLite conversion, no round trip), with the fields the card reads."""
+    shutil.copytree(weights_src / "colorize", dest / "colorize")
+    for folder in (dest / "colorize").iterdir():
+        m = json.loads((folder / "metrics.json").read_text())
+        (folder / "metrics.json").write_text(json.dumps({**m, "training_steps": 10, "wall_time_s": 60.0}))
+        cfg = json.loads((folder / "config.json").read_text())
+        cfg["training"] = {"task": "colorize", "arch": folder.name, "steps": 10}
+        (folder / "config.json").write_text(json.dumps(cfg))
+    return dest
+
+
+def test_card_heldout_headline(built, shared_like, weights, tmp_path):
+    from pix2pix_demo.inference import load
+
+    w = _card_ready(weights, tmp_path / "weights")
+    card = zoo.write_card(w, built, tmp_path / "cache").read_text()
+    head, rest = card.split("## Metrics on held-out sources (the headline)")[1].split(
+        "## Metrics on the in-source validation split")
+    assert "Held out (never trained on): **photos: held-pics 2.0-1**" in head
+    assert "| colorize | photos: held-pics 2.0-1 | unet | 5 |" in head
+    assert "| colorize | photos: held-pics 2.0-1 | encoder_decoder | 5 |" in head
+    assert "| colorize | unet |" in rest  # the in-source table follows
+    assert "| held-out photos | source | licence | credit |" in card and "held-pics 2.0-1" in card
+    assert "| trainset | CC0-1.0 | trainset artist |" in card
+    assert "| heldset (held out: evaluation only) | CC0-1.0 | heldset artist |" in card
+    stored = json.loads((w / "colorize" / "unet" / "metrics.json").read_text())["heldout"]
+    assert stored["photos: held-pics 2.0-1"]["n"] == 5 and "output_std" in stored["photos: held-pics 2.0-1"]
+    load("colorize", "unet", w / "colorize" / "unet")  # the manifest was rewritten after metrics.json
+
+    # Written again from a data folder without heldout/: the numbers stored by the last run stay the headline.
+    card = zoo.write_card(w, shared_like, tmp_path / "cache").read_text()
+    assert "| colorize | photos: held-pics 2.0-1 | unet | 5 |" in card
+
+    # Never measured: the card says how to get them.
+    fresh = _card_ready(weights, tmp_path / "fresh")
+    card = zoo.write_card(fresh, shared_like, tmp_path / "cache").read_text()
+    assert "No held-out numbers yet" in card and "data build" in card
+    assert card.index("No held-out numbers yet") < card.index("## Metrics on the in-source validation split")
