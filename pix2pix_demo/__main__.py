@@ -198,7 +198,8 @@ def cmd_train(a):
 
 
 def cmd_train_all(a):
-    from .zoo import train_all, write_card
+    from .card import write_card
+    from .zoo import train_all
 
     if a.card_only:
         print(write_card(a.weights, a.data, a.cache))

@@ -81,6 +81,15 @@ def export_tflite(model, folder) -> Path:
     return path
 
 
+def write_tflite(folder: Path) -> Path:
+    """Convert the model in ``folder`` (as loaded from its float16 safetensors) to ``folder/model.tflite``.
+
+    Its fingerprint goes into ``folder/config.json``: the interpreter opens no file without one.
+    """
+    model, _ = load_model(folder)
+    return export_tflite(model, folder)
+
+
 def _atomic(path: Path, write):
     tmp = path.with_name(path.name + ".tmp")
     write(tmp)

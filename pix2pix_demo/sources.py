@@ -13,86 +13,38 @@ skips the download), then laid out the way the rest of the project reads data:
 - ``photos``: ``DIR/photos/<prefix>_<name>.jpg`` (RGB JPEG, quality 92, long side at most 1280 px) with
   ``DIR/photos/SOURCES.tsv`` (file, source, license, credit, size), the layout of ``../shared/data/photos``. Each
   photo source names its photos (``Pick``) or, for GCompris, reads them out of the activities' Qt resource files
-  (:func:`read_rcc`).
+  (:func:`pix2pix_demo.qt_resources.read_rcc`).
 
 **Held-out sources** (:data:`SOURCES`' ``heldout`` and ``heldout_categories``) are laid out under ``DIR/heldout/``
 in the same layout (``heldout/photos/``, ``heldout/emoji/<set>/``, ``heldout/lineart/<set>/``,
 ``heldout/clipart/<source>/<category>/``) and never in the training folders: ``train-all`` never sees them and
-``zoo.heldout_metrics`` measures the shipped generators on them. The choice is fixed here (see the comments at
+``heldout.heldout_metrics`` measures the shipped generators on them. The choice is fixed here (see the comments at
 :data:`SOURCES`): one whole photo package, one whole emoji artist, and the same two themes of both clip-art sources.
 
 ``DIR/MANIFEST.json`` lists every file written with its source package and version, licence, credit and sha256; the
 Debian packages' ``copyright`` files (and the PyPI wheels' licence files) are copied to ``DIR/licenses/<source>/``.
 OpenMoji is never used: it is kept aside for checks.
+
+This module holds the list of sources (:data:`SOURCES`), ``build`` and the command line; a :class:`Source` and its
+download are in ``pix2pix_demo.packages``, the layout of each kind in ``pix2pix_demo.data_layout``.
 """
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
 import json
 import shutil
-import struct
-import subprocess
 import sys
-import tarfile
 import tempfile
 import time
-import warnings
-import zipfile
-import zlib
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from PIL import Image
-
-
-class SourceError(ValueError):
-    """A problem ``data build`` reports as ``error: <message>`` (exit status 2)."""
+from .data_layout import HELDOUT, describe, lay_out, remove_layout, sha256, write_photo_index
+from .packages import Pick, Source, SourceError, fetch, unpack
 
 
-@dataclass(frozen=True)
-class Pick:
-    """One photo of a photo source: ``glob`` under the source's ``root`` (several matches: the largest picture) is
-    written as ``DIR/photos/<name>``; ``licence`` and ``credit`` default to the source's."""
-
-    glob: str
-    name: str
-    licence: str = ""
-    credit: str = ""
-
-
-@dataclass(frozen=True)
-class Source:
-    name: str  # the --sources name and the folder name
-    client: str  # "npm", "apt" or "pypi"
-    package: str
-    version: str
-    kind: str  # "emoji", "lineart", "clipart", "stamps" or "photos"
-    pairs_with: str | None = None  # lineart: the colour set it is paired with by icon name
-    licence: str = ""  # apt and pypi sources; npm sources read theirs from info.json
-    credit: str = ""
-    root: str = ""  # apt and pypi sources: the folder inside the package that holds the pictures
-    exclude: tuple[str, ...] = ()  # clipart: top-level categories left out; Qt resources: name fragments left out
-    picks: tuple[Pick, ...] = ()  # photos: the photos taken, by path
-    rcc: tuple[str, ...] = ()  # photos: the Qt resource files (``<root>/<name>.rcc``) whose photos are taken
-    prefix: str = ""  # photos from Qt resource files: ``<prefix><rcc name>__<file stem>.jpg``
-    heldout: bool = False  # never trained on: laid out under DIR/heldout/
-    heldout_categories: tuple[str, ...] = ()  # clipart: top-level categories laid out under DIR/heldout/
-
-    @property
-    def spec(self) -> str:
-        if not self.version:
-            return self.package
-        sep = {"npm": "@", "apt": "=", "pypi": "=="}[self.client]
-        return f"{self.package}{sep}{self.version}"
-
-
+# ------------------------------------------------------------------------------------------------- the sources
 def _iconify(name: str, version: str, kind: str = "emoji", pairs_with: str | None = None,
              heldout: bool = False) -> Source:
     return Source(name, "npm", f"@iconify-json/{name}", version, kind, pairs_with, heldout=heldout)
@@ -112,7 +64,7 @@ _KDE = "Autumn BytheWater ColdRipple ColorfulCups DarkestHour EveningGlow Fallen
 _AITZOL = "Aitzol Berasategi"
 _GPL_COPYRIGHT = "GPL-2+ (package copyright file)"
 
-# Held out (never trained on; zoo.heldout_metrics measures the shipped generators on them):
+# Held out (never trained on; heldout.heldout_metrics measures the shipped generators on them):
 # - photos: lomiri-wallpapers-16.04, one whole package of 13 photos by 9 photographers, the most varied of the
 #   photo packages (mountains, a meadow, a stream, a room, a fig on a plate, brushes, a bird, a dragonfly, people,
 #   a sunset); the other packages are mostly one kind of picture (flower macros, KDE wallpapers, GCompris).
@@ -167,7 +119,7 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
            picks=_picks("palapeli_", "castle-maintenon cincinnati-bridge citrus-fruits european-honey-bee "
                                      "panther-chameleon-female")),
     # GCompris keeps its pictures inside Qt resource files: the opaque ones with a short side of at least
-    # MIN_PHOTO_SIDE from these activities (the paintings by Van Gogh in "details" are left out).
+    # data_layout.MIN_PHOTO_SIDE from these activities (the paintings by Van Gogh in "details" are left out).
     Source("gcompris-qt-data", "apt", "gcompris-qt-data", "3.1-2", "photos",
            licence="GPL-3+ unless the package copyright file names CC-BY-2.0, CC-BY-SA-2.0/3.0 or public domain "
                    "for the file", credit="GCompris contributors", root="usr/share/gcompris-qt/rcc",
@@ -187,12 +139,6 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
 )}
 
 FORBIDDEN = "openmoji"  # kept aside for checks: never training data
-HINTS = {"npm": "install Node.js and npm (apt-get install npm)", "apt-get": "it comes with Debian and Ubuntu",
-         "dpkg-deb": "install dpkg (apt-get install dpkg)"}
-MAX_SIDE, MIN_SIDE, MAX_PIXELS = 1024, 48, 50_000_000  # clip-art
-MAX_PHOTO_SIDE, MIN_PHOTO_SIDE, PHOTO_QUALITY = 1280, 256, 92  # photos: long side at most, short side at least
-PHOTO_TYPES = (".jpg", ".jpeg", ".png", ".webp")
-HELDOUT = "heldout"  # DIR/heldout/: the held-out sources, in the training layout
 
 
 def _refuse_forbidden(text: str) -> None:
@@ -212,313 +158,6 @@ def resolve(names: list[str] | None) -> list[Source]:
             if s not in out:
                 out.append(s)
     return out
-
-
-# ---------------------------------------------------------------------------------------------- fetch, unpack
-def _run(cmd: list[str], cwd: Path | None = None, timeout: float = 900) -> str:
-    if shutil.which(cmd[0]) is None:
-        raise SourceError(f"{cmd[0]} is not installed: {HINTS.get(cmd[0], 'install it')}")
-    try:
-        done = subprocess.run(cmd, check=False, cwd=cwd, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise SourceError(f"`{' '.join(cmd)}` took longer than {timeout:.0f} s") from None
-    if done.returncode:
-        lines = [ln for ln in (done.stderr + done.stdout).splitlines() if ln.strip() and not ln.startswith("W:")]
-        raise SourceError(f"`{' '.join(cmd)}` failed: {' / '.join(lines[-2:]) or f'exit status {done.returncode}'}")
-    return done.stdout
-
-
-def fetch(src: Source, dest: Path, timeout: float = 900) -> Path:
-    """Download ``src`` into the empty folder ``dest`` with its ordinary client; return the archive."""
-    if src.client == "npm":
-        _run(["npm", "pack", src.spec, "--pack-destination", str(dest)], cwd=dest, timeout=timeout)
-    elif src.client == "pypi":  # any wheel of the pinned version: the data files are the same in every one
-        _run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
-              "--dest", str(dest), src.spec], cwd=dest, timeout=timeout)
-    else:
-        try:
-            _run(["apt-get", "download", src.spec], cwd=dest, timeout=timeout)
-        except SourceError as err:
-            raise SourceError(f"{err} (is the package list current? try `apt-get update`)") from None
-    found = sorted(dest.glob({"npm": "*.tgz", "pypi": "*.whl"}.get(src.client, "*.deb")))
-    if len(found) != 1:
-        raise SourceError(f"{src.spec}: the download left no archive in {dest}")
-    return found[0]
-
-
-def unpack(archive: Path, raw: Path) -> str:
-    """Unpack a ``.deb`` (``dpkg-deb -x``), wheel or npm tarball into ``raw``; return the package's version."""
-    raw.mkdir(parents=True)
-    if archive.suffix == ".deb":
-        _run(["dpkg-deb", "-x", str(archive), str(raw)])
-        return _run(["dpkg-deb", "-f", str(archive), "Version"]).strip()
-    if archive.suffix == ".whl":  # name-version-tags.whl; zipfile keeps every member inside raw
-        with zipfile.ZipFile(archive) as whl:
-            whl.extractall(raw)
-        return archive.name.split("-")[1]
-    with tarfile.open(archive) as tar:
-        tar.extractall(raw, filter="data")
-    return json.loads((raw / "package" / "package.json").read_text(encoding="utf-8"))["version"]
-
-
-def read_rcc(blob: bytes) -> list[tuple[str, bytes]]:
-    """The files of a compiled Qt resource file (``rcc`` binary format, versions 1–3) as ``(path, content)``.
-
-    Layout: a header (``qres``, version, then the offsets of the tree, the data and the names); the tree is an array
-    of nodes (name offset, flags, then a directory's child count and first child, or a file's locale and data
-    offset; 14 bytes, 22 from version 2 with the modification time); a name is its length in UTF-16 units, a hash
-    and the UTF-16BE text; a file's data is its length and the bytes, zlib-compressed (with a 4-byte length first,
-    as ``qCompress`` writes it) when the node's flag 1 is set. Files compressed otherwise (zstd) are left out.
-    """
-    try:
-        magic, version, tree, data, names = struct.unpack_from(">4sIIII", blob)
-    except struct.error:
-        raise SourceError("not a Qt resource file (too short)") from None
-    if magic != b"qres" or version not in (1, 2, 3):
-        raise SourceError(f"not a Qt resource file (magic {magic!r}, version {version})")
-    node = 14 if version == 1 else 22
-    files: list[tuple[str, bytes]] = []
-
-    def name_at(offset: int) -> str:
-        (length,) = struct.unpack_from(">H", blob, names + offset)
-        return blob[names + offset + 6:names + offset + 6 + 2 * length].decode("utf-16-be")
-
-    def walk(index: int, prefix: str, depth: int) -> None:
-        if depth > 64:
-            raise SourceError("Qt resource tree too deep")
-        at = tree + index * node
-        name_offset, flags = struct.unpack_from(">IH", blob, at)
-        path = f"{prefix}/{name_at(name_offset)}" if index else ""
-        if flags & 2:  # a directory
-            count, first = struct.unpack_from(">II", blob, at + 6)
-            for child in range(first, first + count):
-                walk(child, path, depth + 1)
-            return
-        (offset,) = struct.unpack_from(">I", blob, at + 10)
-        (size,) = struct.unpack_from(">I", blob, data + offset)
-        content = blob[data + offset + 4:data + offset + 4 + size]
-        if flags & 1:
-            content = zlib.decompress(content[4:])
-        elif flags & ~3:
-            return
-        files.append((path, content))
-
-    try:
-        walk(0, "", 0)
-    except (struct.error, zlib.error, UnicodeDecodeError) as err:
-        raise SourceError(f"damaged Qt resource file: {err}") from None
-    return files
-
-
-# ---------------------------------------------------------------------------------------------------- layout
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _area(out: Path, heldout: bool) -> Path:
-    """Where a source's pictures go: ``out`` for training, ``out/heldout`` for a held-out source."""
-    return out / HELDOUT if heldout else out
-
-
-def _layout_iconify(src: Source, pkg: Path, out: Path) -> tuple[list[dict], int, Counter, str, str]:
-    info = json.loads((pkg / "info.json").read_text(encoding="utf-8"))
-    licence = info.get("license", {}).get("spdx") or info.get("license", {}).get("title", "")
-    author = info.get("author", {})
-    credit = f"{author.get('name', '')} ({author['url']})" if author.get("url") else author.get("name", "")
-    dest = _area(out, src.heldout) / ("emoji" if src.kind == "emoji" else "lineart") / src.name
-    dest.mkdir(parents=True)
-    for name in ("info.json", "package.json", "metadata.json"):
-        if (pkg / name).exists():
-            shutil.copyfile(pkg / name, dest / name)
-    data = json.loads((pkg / "icons.json").read_text(encoding="utf-8"))
-    skipped = Counter()
-    if src.pairs_with:  # keep the drawings that have a colour picture
-        found = [a / "emoji" / src.pairs_with / "icons.json" for a in (out, out / HELDOUT)]
-        colour = json.loads(next(p for p in found if p.exists()).read_text(encoding="utf-8"))["icons"]
-        kept = {k: v for k, v in data["icons"].items() if k in colour}
-        skipped["unpaired"] = len(data["icons"]) - len(kept)
-        data["icons"] = kept
-        data["aliases"] = {k: v for k, v in data.get("aliases", {}).items() if v.get("parent") in kept}
-        (dest / "icons.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    else:
-        shutil.copyfile(pkg / "icons.json", dest / "icons.json")
-    files = [{"path": p.relative_to(out).as_posix(), "origin": f"package/{p.name}"} for p in sorted(dest.iterdir())]
-    return files, len(data["icons"]), skipped, licence, credit
-
-
-def _picture(path: Path) -> tuple[Image.Image | None, str]:
-    """The picture as RGBA with its long side at most MAX_SIDE, or ``(None, reason it is dropped)``."""
-    import numpy as np
-    from PIL import Image
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # decompression-bomb and palette-transparency warnings
-            with Image.open(path) as im:
-                if im.width * im.height > MAX_PIXELS:
-                    return None, "huge"
-                if max(im.size) < MIN_SIDE:
-                    return None, "tiny"
-                im = im.convert("RGBA")
-    except (OSError, Image.DecompressionBombError):
-        return None, "unreadable"
-    a = np.asarray(im)
-    visible = a[..., 3] > 127
-    if visible.mean() < 0.02:
-        return None, "empty"
-    rgb = a[..., :3][visible].astype(np.int16)
-    if np.percentile(rgb.max(1) - rgb.min(1), 99) < 16:  # no colour to learn
-        return None, "grey"
-    im.thumbnail((MAX_SIDE, MAX_SIDE), Image.LANCZOS)
-    return im, ""
-
-
-def _layout_png(src: Source, raw: Path, out: Path) -> tuple[list[dict], int, Counter, str, str]:
-    root = raw / src.root
-    seen: set[str] = set()
-    files, skipped = [], Counter()
-    for path in sorted(root.rglob("*.png")):
-        rel = path.relative_to(root)
-        if path.is_symlink():
-            skipped["links"] += 1
-            continue
-        if rel.parts[0] in src.exclude:
-            skipped["left-out categories"] += 1
-            continue
-        digest = _sha256(path)
-        if digest in seen:
-            skipped["duplicates"] += 1
-            continue
-        seen.add(digest)
-        im, reason = _picture(path)
-        if im is None:
-            skipped[reason] += 1
-            continue
-        target = _area(out, rel.parts[0] in src.heldout_categories) / "clipart" / src.name / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        im.save(target)
-        files.append({"path": target.relative_to(out).as_posix(), "origin": f"/{src.root}/{rel.as_posix()}"})
-    count = len(files)
-    return files + _licence_files(src, raw, out), count, skipped, src.licence, src.credit
-
-
-def _licence_files(src: Source, raw: Path, out: Path) -> list[dict]:
-    """Copy the package's licence files to ``out/licenses/<source>/``: a Debian package's ``copyright``, a wheel's
-    licence files and the README beside its pictures (scikit-learn credits its photos there)."""
-    if src.client == "apt":
-        docs = sorted((raw / "usr" / "share" / "doc").glob("*/copyright"))
-    else:
-        docs = sorted(p for p in raw.glob("*.dist-info/**/*") if p.is_file() and
-                      p.name.upper().startswith(("LICEN", "COPYING")))
-        docs += sorted((raw / src.root).glob("README*"))
-    files = []
-    for doc in docs:
-        lic = out / "licenses" / src.name / doc.name
-        lic.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(doc, lic)
-        files.append({"path": lic.relative_to(out).as_posix(), "origin": "/" + doc.relative_to(raw).as_posix()})
-    return files
-
-
-def _photo(data: bytes | Path) -> tuple[Image.Image | None, str]:
-    """The photo as RGB with its long side at most MAX_PHOTO_SIDE, or ``(None, reason it is dropped)``."""
-    import numpy as np
-    from PIL import Image, ImageOps
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with Image.open(io.BytesIO(data) if isinstance(data, bytes) else data) as im:
-                if im.width * im.height > MAX_PIXELS:
-                    return None, "huge"
-                if min(im.size) < MIN_PHOTO_SIDE:
-                    return None, "small"
-                im = ImageOps.exif_transpose(im)
-                if "A" in im.mode or "transparency" in im.info:
-                    rgba = im.convert("RGBA")
-                    if (np.asarray(rgba)[..., 3] < 250).any():  # a cut-out, not a photo
-                        return None, "transparent"
-                im = im.convert("RGB")
-    except (OSError, Image.DecompressionBombError):
-        return None, "unreadable"
-    im.thumbnail((MAX_PHOTO_SIDE, MAX_PHOTO_SIDE), Image.LANCZOS)
-    return im, ""
-
-
-def _largest(paths: list[Path]) -> Path:
-    from PIL import Image
-
-    def pixels(p: Path) -> int:
-        try:
-            with Image.open(p) as im:
-                return im.width * im.height
-        except OSError:
-            return -1
-
-    return max(paths, key=pixels)
-
-
-def _photo_candidates(src: Source, raw: Path, skipped: Counter):
-    """Yield ``(origin, name, file path or bytes, licence, credit)`` for each photo the source offers."""
-    root = raw / src.root
-    for pick in src.picks:
-        found = [p for p in sorted(root.glob(pick.glob)) if p.is_file() and p.suffix.lower() in PHOTO_TYPES]
-        if not found:
-            skipped["missing"] += 1
-            continue
-        path = _largest(found)
-        yield (f"/{path.relative_to(raw).as_posix()}", pick.name, path, pick.licence or src.licence,
-               pick.credit or src.credit)
-    for activity in src.rcc:
-        rcc = root / f"{activity}.rcc"
-        if not rcc.exists():
-            skipped["missing"] += 1
-            continue
-        for inner, content in read_rcc(rcc.read_bytes()):
-            if Path(inner).suffix.lower() not in PHOTO_TYPES:
-                continue
-            if any(word in inner.lower() for word in src.exclude):
-                skipped["left out"] += 1
-                continue
-            yield (f"/{src.root}/{activity}.rcc:{inner}", f"{src.prefix}{activity}__{Path(inner).stem}.jpg", content,
-                   src.licence, src.credit)
-
-
-def _layout_photos(src: Source, raw: Path, out: Path) -> tuple[list[dict], int, Counter, str, str]:
-    dest = _area(out, src.heldout) / "photos"
-    dest.mkdir(parents=True, exist_ok=True)
-    files, skipped = [], Counter()
-    for origin, name, data, licence, credit in _photo_candidates(src, raw, skipped):
-        im, reason = _photo(data)
-        if im is None:
-            skipped[reason] += 1
-            continue
-        im.save(dest / name, quality=PHOTO_QUALITY)
-        files.append({"path": (dest / name).relative_to(out).as_posix(), "origin": origin, "licence": licence,
-                      "credit": credit, "size": f"{im.width}x{im.height}"})
-    return files + _licence_files(src, raw, out), len(files), skipped, src.licence, src.credit
-
-
-def _describe(src: Source, version: str) -> str:
-    """The source column of SOURCES.tsv."""
-    if src.client == "pypi":
-        return f"PyPI {src.package} {version} ({src.root})"
-    return f"Debian package {src.package} {version}" + (" (Qt resource files)" if src.rcc else "")
-
-
-def _write_photo_index(out: Path, manifest: dict) -> None:
-    """``photos/SOURCES.tsv`` and ``heldout/photos/SOURCES.tsv`` from the manifest, in the shared data's format."""
-    for folder in (out / "photos", out / HELDOUT / "photos"):
-        if not folder.is_dir():
-            continue
-        prefix = folder.relative_to(out).as_posix() + "/"
-        rows = [f for f in manifest["files"] if f["path"].startswith(prefix) and "size" in f]
-        with open(folder / "SOURCES.tsv", "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh, delimiter="\t", lineterminator="\n")
-            w.writerow(["file", "source", "license", "credit", "size"])
-            for f in rows:
-                w.writerow([f["path"][len(prefix):], manifest["sources"][f["source"]]["label"], f["licence"],
-                            f["credit"], f["size"]])
 
 
 # ----------------------------------------------------------------------------------------------------- build
@@ -544,23 +183,18 @@ def build(out, sources: list[Source], fetch: Callable[[Source, Path], Path] = fe
                 raise SourceError(f"{src.package}: got version {version}, wanted {src.version}")
             stamp.write_text(json.dumps({"wanted": src.version, "version": version}))
         version = json.loads(stamp.read_text())["version"]
-        _remove_layout(out, src, manifest)
-        if src.client == "npm":
-            files, count, skipped, licence, credit = _layout_iconify(src, raw / "package", out)
-        elif src.kind == "photos":
-            files, count, skipped, licence, credit = _layout_photos(src, raw, out)
-        else:
-            files, count, skipped, licence, credit = _layout_png(src, raw, out)
+        remove_layout(out, src, manifest)
+        files, count, skipped, licence, credit = lay_out(src, raw, out)
         common = {"source": src.name, "package": src.package, "version": version, "licence": licence, "credit": credit}
         manifest["files"] = [f for f in manifest["files"] if f["source"] != src.name]
-        manifest["files"] += [{**common, **f, "sha256": _sha256(out / f["path"])} for f in files]
+        manifest["files"] += [{**common, **f, "sha256": sha256(out / f["path"])} for f in files]
         manifest["files"].sort(key=lambda f: f["path"])
         held = sum(f["path"].startswith(f"{HELDOUT}/") for f in files if "licenses/" not in f["path"])
         manifest["sources"][src.name] = {**common, "client": src.client, "kind": src.kind, "items": count,
                                          "skipped": dict(skipped), "pairs_with": src.pairs_with,
                                          "heldout": src.heldout or list(src.heldout_categories),
-                                         "label": _describe(src, version)}
-        _write_photo_index(out, manifest)
+                                         "label": describe(src, version)}
+        write_photo_index(out, manifest)
         tmp_path = manifest_path.with_suffix(".tmp")
         tmp_path.write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
         tmp_path.replace(manifest_path)
@@ -571,18 +205,6 @@ def build(out, sources: list[Source], fetch: Callable[[Source, Path], Path] = fe
         say(f"{src.name}: {src.package} {version}, {count} {unit}{kept}{dropped}, {licence or 'licence per file'}, "
             f"{time.perf_counter() - start:.1f} s")
     return manifest
-
-
-def _remove_layout(out: Path, src: Source, manifest: dict) -> None:
-    """Remove what an earlier build laid out for ``src``, in the training and the held-out trees alike (the choice
-    of held-out sources may have changed since)."""
-    for f in manifest["files"]:
-        if f["source"] == src.name:
-            (out / f["path"]).unlink(missing_ok=True)
-    for area in (out, out / HELDOUT):
-        for folder in ("emoji", "lineart", "clipart"):
-            shutil.rmtree(area / folder / src.name, ignore_errors=True)
-    shutil.rmtree(out / "licenses" / src.name, ignore_errors=True)
 
 
 # ------------------------------------------------------------------------------------------------ command line

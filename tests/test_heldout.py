@@ -1,4 +1,5 @@
-"""Held-out sources in the model zoo (``zoo.heldout_sets``, ``zoo.heldout_metrics``, the card's headline table).
+"""Held-out sources in the model zoo (``heldout.heldout_sets``, ``heldout.heldout_metrics``, the card's headline
+table).
 
 A tiny data folder in the ``data build`` layout: ``photos/`` and ``emoji/<set>/`` for training, ``heldout/photos/``,
 ``heldout/emoji/<set>/`` and ``heldout/clipart/<source>/<category>/`` held out. Tiny random models stand in for the
@@ -18,7 +19,8 @@ from app_fixtures import make_weights
 from conftest import write_photo_folder
 from PIL import Image
 
-from pix2pix_demo import zoo
+from pix2pix_demo import heldout
+from pix2pix_demo.card import heldout_section, write_card
 
 pytest.importorskip("resvg_py")  # the emoji sets are rendered
 
@@ -82,8 +84,8 @@ def weights(tmp_path_factory) -> Path:
 # ------------------------------------------------------------------------------------------------ layout
 def test_heldout_sets(built, tmp_path):
     cache = tmp_path / "cache"
-    assert zoo.heldout_sets("colorize", built, cache) == {"photos: held-pics 2.0-1": built / "heldout" / "photos"}
-    sets = zoo.heldout_sets("sketch", built, cache)
+    assert heldout.heldout_sets("colorize", built, cache) == {"photos: held-pics 2.0-1": built / "heldout" / "photos"}
+    sets = heldout.heldout_sets("sketch", built, cache)
     assert sets == {"emoji: heldset": cache / "heldout" / "emoji256",
                     "clip-art: clip (plants)": cache / "heldout" / "clipart256"}
     assert sorted(p.name for p in sets["emoji: heldset"].iterdir()) == [f"heldset__heldset-icon-{i}.png"
@@ -94,7 +96,7 @@ def test_heldout_sets(built, tmp_path):
     assert (a[0, 0] == 255).all() and tuple(a[128, 128]) == (20, 160, 40)
     # a picture no longer held out leaves the cache too
     (cache / "heldout" / "clipart256" / "clip__animals-old.png").write_bytes(b"")
-    zoo.heldout_sets("sketch", built, cache)
+    heldout.heldout_sets("sketch", built, cache)
     assert [p.name for p in (cache / "heldout" / "clipart256").iterdir()] == ["clip__plants-tree.png"]
 
 
@@ -102,12 +104,12 @@ def test_training_never_sees_heldout(built, tmp_path):
     cache = tmp_path / "cache"
     (cache / "emoji256").mkdir(parents=True)
     (cache / "emoji256" / "heldset__heldset-icon-0.png").write_bytes(b"")  # left by an older build
-    folder = zoo.task_data("sketch", built, cache)
+    folder = heldout.task_data("sketch", built, cache)
     assert sorted(p.name.split("__")[0] for p in folder.iterdir()) == ["trainset"] * 6
-    assert zoo.task_data("colorize", built, cache) == built / "photos"
+    assert heldout.task_data("colorize", built, cache) == built / "photos"
     for task in ("sketch", "colorize"):
-        trained = {p.name for p in zoo.task_data(task, built, cache).iterdir()}
-        for held in zoo.heldout_sets(task, built, cache).values():
+        trained = {p.name for p in heldout.task_data(task, built, cache).iterdir()}
+        for held in heldout.heldout_sets(task, built, cache).values():
             assert not trained & {p.name for p in held.iterdir() if p.suffix != ".tsv"}
 
 
@@ -116,13 +118,14 @@ def test_set_both_training_and_heldout_refused(built, tmp_path):
     shutil.copytree(built / "emoji", root / "emoji")
     shutil.copytree(built / "emoji", root / "heldout" / "emoji")
     with pytest.raises(ValueError, match="trainset is both a training and a held-out emoji set"):
-        zoo.task_data("sketch", root, tmp_path / "cache")
+        heldout.task_data("sketch", root, tmp_path / "cache")
 
 
 def test_no_heldout_sources(shared_like, weights, tmp_path):
-    assert zoo.heldout_sets("sketch", shared_like, tmp_path) == {} == zoo.heldout_sets("colorize", shared_like, tmp_path)
-    assert zoo.heldout_metrics("colorize", weights, shared_like, tmp_path) == {}
-    text = zoo.heldout_section({}, shared_like)
+    assert heldout.heldout_sets("sketch", shared_like, tmp_path) == {}
+    assert heldout.heldout_sets("colorize", shared_like, tmp_path) == {}
+    assert heldout.heldout_metrics("colorize", weights, shared_like, tmp_path) == {}
+    text = heldout_section({}, shared_like)
     assert "no held-out sources" in text and "python -m pix2pix_demo data build" in text
 
 
@@ -131,7 +134,7 @@ def test_heldout_metrics_colorize(built, weights, tmp_path):
     from pix2pix_demo.evaluation import evaluate
     from pix2pix_demo.tasks import get_task
 
-    got = zoo.heldout_metrics("colorize", weights, built, tmp_path)
+    got = heldout.heldout_metrics("colorize", weights, built, tmp_path)
     assert list(got) == ["photos: held-pics 2.0-1"]
     by_arch = got["photos: held-pics 2.0-1"]
     assert list(by_arch) == ["unet", "encoder_decoder"]
@@ -148,12 +151,12 @@ def test_heldout_metrics_colorize(built, weights, tmp_path):
 
 
 def test_heldout_metrics_sketch_and_sample(built, weights, tmp_path):
-    got = zoo.heldout_metrics("sketch", weights, built, tmp_path)
+    got = heldout.heldout_metrics("sketch", weights, built, tmp_path)
     assert list(got) == ["emoji: heldset", "clip-art: clip (plants)"]
     assert got["emoji: heldset"]["unet"]["n"] == 4 and got["clip-art: clip (plants)"]["unet"]["n"] == 1
     assert "psnr_gray_baseline" not in got["emoji: heldset"]["unet"]
-    sample = zoo.heldout_metrics("sketch", weights, built, tmp_path, limit=2)["emoji: heldset"]["unet"]
-    again = zoo.heldout_metrics("sketch", weights, built, tmp_path, limit=2)["emoji: heldset"]["unet"]
+    sample = heldout.heldout_metrics("sketch", weights, built, tmp_path, limit=2)["emoji: heldset"]["unet"]
+    again = heldout.heldout_metrics("sketch", weights, built, tmp_path, limit=2)["emoji: heldset"]["unet"]
     assert sample["n"] == 2 and sample["l1"] == again["l1"]  # a fixed sample
 
 
@@ -170,7 +173,7 @@ def test_output_spread_sees_a_collapsed_generator():
 
     rng = np.random.default_rng(0)
     x, y = rng.uniform(-1, 1, (6, 8, 8, 3)).astype(np.float32), rng.uniform(-1, 1, (6, 8, 8, 3)).astype(np.float32)
-    spread = zoo.output_spread(get_task("day2night"), Constant(), x, y)
+    spread = heldout.output_spread(get_task("day2night"), Constant(), x, y)
     assert spread["output_std"] == 0 and spread["target_std"] > 0.4
 
 
@@ -191,7 +194,7 @@ def test_card_heldout_headline(built, shared_like, weights, tmp_path):
     from pix2pix_demo.inference import load
 
     w = _card_ready(weights, tmp_path / "weights")
-    card = zoo.write_card(w, built, tmp_path / "cache").read_text()
+    card = write_card(w, built, tmp_path / "cache").read_text()
     head, rest = card.split("## Metrics on held-out sources (the headline)")[1].split(
         "## Metrics on the in-source validation split")
     assert "Held out (never trained on): **photos: held-pics 2.0-1**" in head
@@ -206,11 +209,11 @@ def test_card_heldout_headline(built, shared_like, weights, tmp_path):
     load("colorize", "unet", w / "colorize" / "unet")  # the manifest was rewritten after metrics.json
 
     # Written again from a data folder without heldout/: the numbers stored by the last run stay the headline.
-    card = zoo.write_card(w, shared_like, tmp_path / "cache").read_text()
+    card = write_card(w, shared_like, tmp_path / "cache").read_text()
     assert "| colorize | photos: held-pics 2.0-1 | unet | 5 |" in card
 
     # Never measured: the card says how to get them.
     fresh = _card_ready(weights, tmp_path / "fresh")
-    card = zoo.write_card(fresh, shared_like, tmp_path / "cache").read_text()
+    card = write_card(fresh, shared_like, tmp_path / "cache").read_text()
     assert "No held-out numbers yet" in card and "data build" in card
     assert card.index("No held-out numbers yet") < card.index("## Metrics on the in-source validation split")

@@ -24,8 +24,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from pix2pix_demo import packages
 from pix2pix_demo import sources as S
-from pix2pix_demo.sources import SOURCES, Pick, Source, SourceError, build, read_rcc, resolve
+from pix2pix_demo.qt_resources import read_rcc
+from pix2pix_demo.sources import SOURCES, Pick, Source, SourceError, build, resolve
 
 RECT = '<rect x="2" y="2" width="12" height="12" fill="{}"/>'
 
@@ -220,7 +222,7 @@ def test_missing_dpkg_deb(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     (tmp_path / "x.deb").write_bytes(b"")
     with pytest.raises(SourceError, match="dpkg-deb is not installed"):
-        S.unpack(tmp_path / "x.deb", tmp_path / "raw")
+        packages.unpack(tmp_path / "x.deb", tmp_path / "raw")
 
 
 # ---------------------------------------------------------------------------------------------- apt sources
@@ -249,7 +251,7 @@ def test_build_clipart_deb(tmp_path):
     (tree / "usr/share/doc/clip-fixture").mkdir(parents=True)
     (tree / "usr/share/doc/clip-fixture/copyright").write_text("Public domain.\n")
     deb = tmp_path / "clip-fixture.deb"
-    S._run(["dpkg-deb", "--root-owner-group", "--build", str(tree), str(deb)])
+    packages._run(["dpkg-deb", "--root-owner-group", "--build", str(tree), str(deb)])
 
     src = Source("clip-fixture", "apt", "clip-fixture", "1:0.1-2", "clipart", licence="CC0-1.0",
                  credit="Clip artists", root="usr/share/clip/png", exclude=("shapes",), heldout_categories=("food",))
@@ -422,7 +424,7 @@ def test_build_photos_from_qt_resources(tmp_path):
     (tree / "usr/share/doc/game-data").mkdir(parents=True)
     (tree / "usr/share/doc/game-data/copyright").write_text("GPL-3+\n")
     deb = tmp_path / "game-data.deb"
-    S._run(["dpkg-deb", "--root-owner-group", "--build", str(tree), str(deb)])
+    packages._run(["dpkg-deb", "--root-owner-group", "--build", str(tree), str(deb)])
 
     src = Source("game-data", "apt", "game-data", "1.0-1", "photos", licence="GPL-3+", credit="Game people",
                  root="usr/share/game/rcc", rcc=("zoo", "missing"), exclude=("gogh",), prefix="game_")
@@ -446,8 +448,8 @@ def test_pypi_fetch_uses_pip(tmp_path, monkeypatch):
         return ""
 
     (tmp_path / "dl").mkdir()
-    monkeypatch.setattr(S, "_run", fake_run)
-    assert S.fetch(SOURCES["matplotlib"], tmp_path / "dl").name == "matplotlib-3.11.2-py3-none-any.whl"
+    monkeypatch.setattr(packages, "_run", fake_run)
+    assert packages.fetch(SOURCES["matplotlib"], tmp_path / "dl").name == "matplotlib-3.11.2-py3-none-any.whl"
     assert calls[0][1:5] == ["-m", "pip", "download", "--no-deps"] and calls[0][-1] == "matplotlib==3.11.2"
 
 
@@ -458,7 +460,7 @@ def test_real_npm_source(tmp_path):
     if shutil.which("npm") is None:
         pytest.skip("npm is not installed")
     try:
-        manifest = build(tmp_path, resolve(["streamline-emojis"]), fetch=lambda s, d: S.fetch(s, d, timeout=45),
+        manifest = build(tmp_path, resolve(["streamline-emojis"]), fetch=lambda s, d: packages.fetch(s, d, timeout=45),
                          say=lambda s: None)
     except SourceError as err:
         pytest.skip(f"the npm registry did not answer: {err}")

@@ -1,0 +1,172 @@
+"""The pictures each shipped model trains on, and the held-out ones it is measured on.
+
+:func:`task_data` is the folder a task trains on (the emoji sets rendered for sketch, the photos otherwise);
+:func:`heldout_sets` the held-out pictures of the same task, from the sources ``python -m pix2pix_demo data build``
+lays out in ``DATA/heldout/`` (see ``pix2pix_demo.sources``), which never reach the training folder;
+:func:`heldout_metrics` measures the shipped generators on them for the model card (:mod:`pix2pix_demo.card`).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import logging
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .models import ARCHS
+from .tasks import get_task
+
+log = logging.getLogger(__name__)
+
+#: ``DATA/heldout/``: the sources ``python -m pix2pix_demo data build`` holds out (never trained on), in the training
+#: layout; see ``pix2pix_demo.sources``.
+HELDOUT = "heldout"
+#: At most this many pictures of each held-out folder are evaluated (a fixed sample, by a hash of the file name).
+HELDOUT_LIMIT = 400
+
+
+def task_data_path(task: str, data_root: Path, cache: Path) -> Path:
+    """The folder a task trains on: the rendered emoji for sketch, the photos otherwise."""
+    return cache / "emoji256" if task == "sketch" else data_root / "photos"
+
+
+def task_data(task: str, data_root: Path, cache: Path) -> Path:
+    """:func:`task_data_path`, with the emoji sets of ``data_root/emoji`` rendered there first for sketch.
+
+    The rendered folder holds exactly those sets: renders of any other set (left from another data folder, or of a
+    set that is now held out) are removed, and a held-out set is never rendered there.
+    """
+    folder = task_data_path(task, data_root, cache)
+    if task == "sketch":
+        sets = iconify_sets(data_root / "emoji")
+        held = set(iconify_sets(data_root / HELDOUT / "emoji"))
+        if held & set(sets):
+            raise ValueError(f"{data_root}: {', '.join(sorted(held & set(sets)))} is both a training and a held-out "
+                             f"emoji set; rebuild it with `python -m pix2pix_demo data build`")
+        _render_emoji(data_root / "emoji", folder, sets)
+    return folder
+
+
+def iconify_sets(folder: Path) -> list[str]:
+    """The Iconify sets in ``folder`` (each ``<set>/icons.json``), sorted."""
+    return sorted(p.parent.name for p in folder.glob("*/icons.json"))
+
+
+def _render_emoji(src: Path, folder: Path, sets: list[str]) -> None:
+    """Render ``sets`` of ``src`` into ``folder`` (``<set>__<name>.png``, kept between runs), removing the renders
+    of any other set."""
+    from .emoji import render_sets
+
+    stale = [p for p in folder.glob("*.png") if p.name.split("__", 1)[0] not in sets] if folder.is_dir() else []
+    if stale:
+        log.info("removing %d renders of sets not in %s from %s", len(stale), src, folder)
+        for p in stale:
+            p.unlink()
+    log.info("rendering the emoji sets %s to %s", ", ".join(sets), folder)
+    render_sets(src, folder, 256, sets=sets)  # no sets: a FileNotFoundError that names src
+
+
+def heldout_sets(task: str, data_root, cache="cache") -> dict[str, Path]:
+    """The held-out pictures ``task`` is measured on, as ``{label: folder}`` ({} when ``data_root`` has no
+    ``heldout/``, as ``../shared/data``).
+
+    Photo tasks: ``heldout/photos/`` (one whole photo package). Sketch: the held-out emoji artist's sets, rendered
+    like the training sets into ``cache/heldout/emoji256/``, and the held-out clip-art categories, on white squares
+    in ``cache/heldout/clipart256/``; the sketch pairs are made from them as from the training emoji.
+    """
+    root, cache = Path(data_root) / HELDOUT, Path(cache) / HELDOUT
+    found: dict[str, Path] = {}
+    if task != "sketch":
+        photos = root / "photos"
+        if photos.is_dir() and any(p.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp") for p in photos.iterdir()):
+            found[f"photos: {_photo_sources(photos)}"] = photos
+        return found
+    sets = iconify_sets(root / "emoji")
+    if sets:
+        _render_emoji(root / "emoji", cache / "emoji256", sets)
+        found[f"emoji: {', '.join(sets)}"] = cache / "emoji256"
+    categories = {src.name: sorted(c.name for c in src.iterdir() if c.is_dir())
+                  for src in sorted((root / "clipart").glob("*")) if src.is_dir()}
+    if any(categories.values()):
+        _flatten_clipart(root / "clipart", cache / "clipart256")
+        found["clip-art: " + "; ".join(f"{s} ({', '.join(c)})" for s, c in categories.items() if c)] = \
+            cache / "clipart256"
+    return found
+
+
+def _photo_sources(folder: Path) -> str:
+    """The packages of a photo folder, from its SOURCES.tsv ("lomiri-wallpapers-16.04 20.04.0-2")."""
+    path = folder / "SOURCES.tsv"
+    if not path.exists():
+        return folder.name
+    with open(path, newline="", encoding="utf-8") as f:
+        names = {r["source"].removeprefix("Debian package ").removeprefix("PyPI ").split(" (")[0]
+                 for r in csv.DictReader(f, delimiter="\t")}
+    return ", ".join(sorted(names))
+
+
+def _flatten_clipart(src: Path, folder: Path, size: int = 256) -> None:
+    """Every PNG under ``src/<source>/<category>/…`` as ``folder/<source>__<category>-….png``: composited on white
+    and centred on a white square of ``size`` px (kept between runs; pictures no longer under ``src`` removed)."""
+    wanted = {f"{p.relative_to(src).parts[0]}__{'-'.join(p.relative_to(src).with_suffix('').parts[1:])}.png": p
+              for p in sorted(src.rglob("*.png"))}
+    folder.mkdir(parents=True, exist_ok=True)
+    for p in folder.glob("*.png"):
+        if p.name not in wanted:
+            p.unlink()
+    for name, path in wanted.items():
+        if (folder / name).exists():
+            continue
+        with Image.open(path) as im:
+            rgba = im.convert("RGBA")
+        rgba.thumbnail((size, size), Image.Resampling.LANCZOS)
+        canvas = Image.new("RGBA", (size, size), (255, 255, 255, 255))
+        canvas.alpha_composite(rgba, ((size - rgba.width) // 2, (size - rgba.height) // 2))
+        canvas.convert("RGB").save(folder / name)
+
+
+def output_spread(task, generator, x: np.ndarray, y: np.ndarray) -> dict:
+    """How much a generator's outputs vary from one input to the next: the standard deviation over the pictures at
+    each pixel and channel, averaged, in the output's encoding ([-1, 1]; colorize: the ab channels), beside the same
+    for the targets. A generator that draws much the same picture for every input has ``output_std`` far below
+    ``target_std``."""
+    from .evaluation import predict, with_hints
+
+    x_in = with_hints(task, x, y, 0) if generator.input_shape[-1] > x.shape[-1] else x  # as evaluate_arrays does
+    pred = predict(generator, x_in)
+    return {"output_std": round(float(pred.std(0).mean()), 4), "target_std": round(float(y.std(0).mean()), 4)}
+
+
+def heldout_metrics(task: str, weights="weights", data_root="../shared/data", cache="cache", archs=None,
+                    limit: int = HELDOUT_LIMIT) -> dict[str, dict[str, dict]]:
+    """Measure the generators in ``weights/<task>/<arch>/`` on each held-out folder: ``{label: {arch: metrics}}``.
+
+    The metrics are those of ``evaluation.evaluate(..., split="all")`` (the same functions on the same arrays: L1,
+    PSNR, SSIM, colourfulness, hue accuracy and its best-constant-tint baseline, gray-only PSNR for colorize), on at
+    most ``limit`` pictures of each folder (a fixed sample, by a hash of the file name), plus ``n`` and
+    :func:`output_spread`. ``{}`` when ``data_root`` has no held-out sources.
+    """
+    from . import data as data_mod
+    from .evaluation import evaluate_arrays
+    from .inference import load
+
+    weights, spec = Path(weights), get_task(task)
+    archs = [a for a in (archs or ARCHS) if (weights / task / a / "config.json").exists()]
+    results: dict[str, dict[str, dict]] = {}
+    for label, folder in heldout_sets(task, data_root, cache).items():
+        ds = data_mod.find_dataset(folder)
+        items = sorted(sorted(ds.items, key=lambda it: hashlib.sha1(Path(it[1]).name.encode()).hexdigest())[:limit])
+        arrays: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        results[label] = {}
+        for arch in archs:
+            translator = load(task, arch, weights / task / arch)
+            size = translator.config.image_size
+            if size not in arrays:
+                arrays[size] = data_mod.validation_arrays(spec, ds, items, size)
+            x, y = arrays[size]
+            metrics = evaluate_arrays(spec, translator.model, x, y)
+            results[label][arch] = {**metrics, **output_spread(spec, translator.model, x, y), "n": len(x)}
+    return results
