@@ -40,8 +40,14 @@ def fake_metrics(task: str, arch: str, params: int) -> dict:
             "forward_ms": 1.0 + k, "n": 10 + k}
 
 
-def make_weights(root: Path, models=None, size: int = TINY_SIZE) -> Path:
-    """Tiny random-init models for ``models`` [(task, arch), …] (default: every task × arch) under ``root``."""
+def make_weights(root: Path, models=None, size: int = TINY_SIZE, hints: bool = False) -> Path:
+    """Tiny random-init models for ``models`` [(task, arch), …] (default: every task × arch) under ``root``.
+
+    ``hints``: the sketch and colorize models are hint-aware (their input carries the hint channels), and their
+    U-Nets are wired by :func:`copy_hints` to paint each hint's colour around it, so tests can see hints arrive
+    where they were put. The encoder-decoder, which has no skip connections, cannot do that and misses them.
+    """
+    from pix2pix_demo.data import input_channels
     from pix2pix_demo.export import export_model
     from pix2pix_demo.models import GeneratorConfig, build_generator
     from pix2pix_demo.tasks import TASKS
@@ -52,14 +58,43 @@ def make_weights(root: Path, models=None, size: int = TINY_SIZE) -> Path:
     models = models or [(t, a) for t in TASKS for a in ALL_ARCHS]
     for task_name, arch in models:
         task = TASKS[task_name]
-        gcfg = GeneratorConfig(arch=arch, image_size=size, in_channels=task.in_channels,
+        with_hints = hints and task.takes_hints
+        gcfg = GeneratorConfig(arch=arch, image_size=size, in_channels=input_channels(task, with_hints),
                                out_channels=task.out_channels, base_filters=8, max_filters=32, alpha=0.35)
         gen = build_generator(gcfg)
-        out = gen.get_layer("output").kernel
-        out.assign(out.numpy() * 40.0)  # random init is nearly flat gray; a higher gain gives visible colours
+        if with_hints and arch == "unet":
+            copy_hints(gen, task)
+        else:
+            out = gen.get_layer("output").kernel
+            out.assign(out.numpy() * 40.0)  # random init is nearly flat gray; a higher gain gives visible colours
         export_model(root / task_name / arch, task, gen, gcfg, fake_metrics(task_name, arch, gen.count_params()),
                      dtype="float32")
     return root
+
+
+def copy_hints(gen, task, gain: float = 1.3) -> None:
+    """Wire a hint-aware U-Net to output tanh(gain × each hint's colour) around the hint and 0 elsewhere (gray for
+    sketch's RGB, no colour for colorize's ab).
+
+    The path is the outermost skip: ``enc_1`` (4×4 conv, stride 2, no BatchNorm, LeakyReLU 0.2) averages each hint
+    colour channel c into a pair of features (+c, −c), whose difference after the LeakyReLU is 1.2 c; the ``output``
+    layer (4×4 transposed conv, stride 2) reads only those features. Everything else the decoder says is ignored.
+    """
+    import numpy as np
+
+    conv = gen.get_layer("enc_1").layers[0]
+    out = gen.get_layer("output")
+    k1 = np.zeros(conv.kernel.shape, np.float32)   # (4, 4, in_channels, F)
+    k2 = np.zeros(out.kernel.shape, np.float32)    # (4, 4, out_channels, decoder features + F)
+    first = k2.shape[-1] - k1.shape[-1]           # where enc_1's features start in the output layer's input
+    for c in range(task.out_channels):
+        k1[:, :, task.in_channels + c, 2 * c] = 1 / 16
+        k1[:, :, task.in_channels + c, 2 * c + 1] = -1 / 16
+        k2[:, :, c, first + 2 * c] = gain / 1.2 / 4
+        k2[:, :, c, first + 2 * c + 1] = -gain / 1.2 / 4
+    conv.kernel.assign(k1)
+    out.kernel.assign(k2)
+    out.bias.assign(np.zeros(out.bias.shape, np.float32))
 
 
 # ---------------------------------------------------------------------------------------------- serving
@@ -75,6 +110,22 @@ def serve(weights: Path, **build_kwargs):
     return demo, url
 
 
+def settle(demo, timeout: float = 60.0) -> None:
+    """Wait until the app runs nothing (its model warm-up, every queued or running event), so that closing it and
+    ending the test process never cuts TensorFlow off in the middle of a call: that aborts the process at exit
+    ("terminate called without an active exception") and fails the run after every test has passed."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    zoo, queue = getattr(demo, "zoo", None), getattr(demo, "_queue", None)
+    if zoo is not None:
+        zoo.warmed.wait(timeout)
+    while queue is not None and time.monotonic() < deadline:
+        if len(queue) == 0 and all(job is None for job in queue.active_jobs):
+            return
+        time.sleep(0.1)
+
+
 @pytest.fixture(scope="session")
 def app_weights(tmp_path_factory) -> Path:
     return make_weights(tmp_path_factory.mktemp("weights"))
@@ -84,12 +135,46 @@ def app_weights(tmp_path_factory) -> Path:
 def app_server(app_weights):
     demo, url = serve(app_weights)
     yield demo, url
+    settle(demo)
     demo.close()
 
 
 @pytest.fixture(scope="session")
 def app_url(app_server) -> str:
     return app_server[1]
+
+
+#: The hint-aware app: sketch and colorize only, every generator taking hints (see make_weights).
+HINT_MODELS = [(t, a) for t in ("sketch", "colorize") for a in ALL_ARCHS]
+_HINT_APP: dict = {}
+
+
+@pytest.fixture(scope="session")
+def hint_app(tmp_path_factory):
+    """{"url", "weights", "demo"}: the app with hint-aware tiny models, served once per session (this fixture is
+    imported by two test files, so the server is cached here rather than by pytest)."""
+    created = not _HINT_APP
+    if created:
+        weights = make_weights(tmp_path_factory.mktemp("hint_weights"), HINT_MODELS, hints=True)
+        demo, url = serve(weights)
+        _HINT_APP.update(url=url, weights=weights, demo=demo)
+    yield _HINT_APP
+    if created:
+        demo = _HINT_APP.pop("demo")
+        settle(demo)
+        demo.close()
+        _HINT_APP.clear()
+
+
+def in_sketch_picture(drawing_img: Image.Image, x: float, y: float, picture_size, model_size: int = TINY_SIZE):
+    """Where the drawing's point (x, y) lands in the sketch picture: the drawing is fitted to its content first."""
+    from pix2pix_demo.tasks import TASKS
+
+    row, col = TASKS["sketch"].hint_position(drawing_img, model_size)(x, y)
+    w, h = picture_size
+    side = min(w, h)
+    k = side / model_size
+    return (w - side) / 2 + (col + 0.5) * k - 0.5, (h - side) / 2 + (row + 0.5) * k - 0.5
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,8 @@ skip connections switchable level by level and its encoder feature maps shown.""
 
 from __future__ import annotations
 
+import os
+
 import gradio as gr
 
 from ..models import ARCHS
@@ -10,10 +12,11 @@ from ..tasks import TASKS
 from .colorize_tab import COLORIZE_EXAMPLES
 from .common import examples, group, notice_box
 from .day_night_tab import DAY_EXAMPLES, NIGHT_EXAMPLES
+from .hint_canvas import COPY_HINTS, LIVE, canvas_hints, canvas_photo, hint_canvas, hints_json, no_hints_note
 from .inputs import checked_hints, friendly, guard_choice, hints_input, image_input, load_upload
 from .model_zoo import ARCH_TITLES, ModelZoo
 from .outputs import Results, feature_tiles
-from .pad import pad, pad_drawing
+from .pad import pad, pad_value
 from .sketch_tab import SKETCH_EXAMPLES
 
 BAD_TASK = f"The task must be one of {', '.join(TASKS)}."
@@ -50,8 +53,23 @@ def _skip_choices(zoo: ModelZoo, task: str | None = None) -> list[tuple[str, int
             for i in range(1, n + 1)]
 
 
+def _hint_label(tr, user_hints) -> str:
+    if not user_hints:
+        return ""
+    if not tr.takes_hints:
+        return " · takes no colour hints"
+    return f" · {len(user_hints)} colour point{'s' if len(user_hints) != 1 else ''}"
+
+
+def _hint_aware(zoo: ModelZoo, task: str):
+    """The task's U-Net when it takes colour hints (the other generators load later), else None."""
+    tr = zoo.get(task, "unet")
+    return tr if tr is not None and tr.takes_hints else None
+
+
 def compare_tab(zoo: ModelZoo, results: Results):
     tasks = list(TASKS)
+    sketch_colour, colour_canvas = _hint_aware(zoo, "sketch"), _hint_aware(zoo, "colorize")
     default_task = next((t for t in tasks if any(zoo.get(t, a) for a in ARCHS)), tasks[0])
     headers = ["generator", "params", "this input (ms)", "L1 ↓", "PSNR ↑", "SSIM ↑", "colourfulness (target)",
                "held-out images"]
@@ -84,17 +102,11 @@ def compare_tab(zoo: ModelZoo, results: Results):
             label += f" · skip level{'s' if len(off) > 1 else ''} {', '.join(off)} off"
         return label
 
-    @friendly
-    def compare(task, image, skip_levels, hints=None):
-        """A task, an input image and the U-Net skip levels to keep on (1 = outermost) → the encoder-decoder's, the
-        U-Net's and the MobileNet U-Net's pictures, and a table of parameters, time and held-out metrics.
-        ``hints``: colour hints, [{"x": X, "y": Y, "color": "#rrggbb"}, …] in the image's pixels, given to every
-        generator that takes them (sketch and colorize)."""
+    def run(task, image, skip_levels, user_hints):
         if task not in TASKS:
             raise gr.Error(BAD_TASK, print_exception=False)
         if not any(zoo.get(task, a) for a in ARCHS):
             raise gr.Error(zoo.notice(task), print_exception=False)
-        user_hints = checked_hints(hints)
         img = load_upload(image, "an image", zoo.max_upload_pixels)
         pictures, rows, labels = [], [], []
         for arch in ("encoder_decoder", "unet", "mobilenet_unet"):
@@ -107,8 +119,7 @@ def compare_tab(zoo: ModelZoo, results: Results):
             skips = _skips_for(tr, skip_levels) if arch == "unet" else None
             out, ms = tr.timed(img, skips, user_hints if tr.takes_hints else None)
             pictures.append(results.save(out, arch, jpeg=False))
-            labels.append(_label(arch, tr, ms, skips) + (" · takes no colour hints"
-                                                          if user_hints and not tr.takes_hints else ""))
+            labels.append(_label(arch, tr, ms, skips) + _hint_label(tr, user_hints))
             rows.append(_row(task, arch, ms))
         import pandas as pd
 
@@ -116,10 +127,38 @@ def compare_tab(zoo: ModelZoo, results: Results):
         return (*pictures, pd.DataFrame(rows, columns=headers),
                 {"task": task, "image": img, "labels": labels, "hints": user_hints})
 
-    def auto(task, image, skip_levels, hints=None):
+    @friendly
+    def compare(task, image, skip_levels, hints=None):
+        """A task, an input image and the U-Net skip levels to keep on (1 = outermost) → the encoder-decoder's, the
+        U-Net's and the MobileNet U-Net's pictures, and a table of parameters, time and held-out metrics.
+        ``hints``: colour hints, [{"x": X, "y": Y, "color": "#rrggbb"}, …] in the image's pixels, given to every
+        generator that takes them (sketch and colorize)."""
+        return run(task, image, skip_levels, checked_hints(hints))
+
+    @friendly
+    def auto(task, image, skip_levels, drawn=None):
+        """A new input (an upload, an example, the pad's drawing, another task). Its colour hints are the pad's when
+        it is the pad's drawing (``drawn``, from :func:`pad_to_image`), else none."""
         if image is None:
             return (*(gr.skip(),) * 4, None)
-        return compare(task, image, skip_levels, hints)
+        same = (isinstance(drawn, dict) and drawn.get("task") == task and isinstance(image, str)
+                and os.path.realpath(image) == drawn.get("image"))
+        return run(task, image, skip_levels, checked_hints(drawn.get("hints")) if same else [])
+
+    @friendly
+    def compare_hinted(task, image, skip_levels, canvas):
+        """The hint canvas changed: the same input again, with the canvas's hints (``canvas``: its value)."""
+        user_hints = canvas_hints(canvas)
+        if user_hints is None or image is None:
+            return (*(gr.skip(),) * 5,)
+        return run(task, image, skip_levels, user_hints)
+
+    @friendly
+    def canvas_for(task, image):
+        """The hint canvas's value for a new input: the photo in gray for Colorize, else empty."""
+        if task != "colorize" or image is None or not colour_canvas:
+            return ""
+        return canvas_photo(load_upload(image, "an image", zoo.max_upload_pixels))
 
     @friendly
     def unet_only(state, skip_levels):
@@ -147,14 +186,18 @@ def compare_tab(zoo: ModelZoo, results: Results):
     def on_task(task):
         choices = _skip_choices(zoo, task)
         return (gr.update(choices=choices, value=[v for _, v in choices]),
-                gr.update(visible=task == "sketch"),
-                f"**{TASKS[task].title}:** {TASKS[task].description}")
+                gr.update(visible=task == "sketch"), gr.update(visible=task == "colorize"),
+                f"**{TASKS[task].title}:** {TASKS[task].description}", None)
 
     @friendly(heavy=False)
     def pad_to_image(drawing):
-        if not drawing:
-            return gr.skip()
-        return pad_drawing(drawing)
+        """The pad's drawing → the input image, and its colour hints for :func:`auto` and the Compare button."""
+        img, user_hints = pad_value(drawing)
+        if img is None:
+            return gr.skip(), gr.skip(), gr.skip()
+        path = results.save(img, "drawing", jpeg=False)
+        points = hints_json(user_hints) or None
+        return path, {"task": "sketch", "image": os.path.realpath(path), "hints": points}, points
 
     with gr.Tab("Skip vs No-skip", id="compare", elem_id="tab-compare"):
         gr.Markdown("The same input through three generators: the **encoder–decoder** (no skip connections), the "
@@ -175,7 +218,16 @@ def compare_tab(zoo: ModelZoo, results: Results):
                     image = image_input(label="Input", elem_id="cmp-image", height=260, format="png")
                     with gr.Accordion("Draw (for Sketch → Image)", open=False, visible=default_task == "sketch",
                                       elem_id="cmp-draw") as draw_box:
-                        cmp_pad = pad("cmp-pad", "Draw here")
+                        cmp_pad = pad("cmp-pad", "Draw here", colour=sketch_colour is not None,
+                                      model_size=sketch_colour.config.image_size if sketch_colour else 256)
+                    with gr.Column(visible=default_task == "colorize", elem_id="cmp-hints-box") as hint_box:
+                        if colour_canvas is not None:
+                            gr.Markdown("**Colour hints:** the same points go to all three generators; see which "
+                                        "ones follow them.", elem_id="cmp-hints-info")
+                            cmp_canvas = hint_canvas("cmp-canvas", "Colour hints", preview="cmp-unet",
+                                                     model_size=colour_canvas.config.image_size)
+                        elif zoo.get("colorize", "unet") is not None:
+                            gr.Markdown(no_hints_note("colorize"), elem_id="cmp-hints-note")
                     all_levels = _skip_choices(zoo)
                     skips = gr.CheckboxGroup(all_levels, value=[v for _, v in _skip_choices(zoo, default_task)],
                                              label="U-Net skip connections (outermost → innermost)",
@@ -207,18 +259,31 @@ def compare_tab(zoo: ModelZoo, results: Results):
             ex += [["colorize", p] for p in examples("photos", COLORIZE_EXAMPLES[:1])]
             gr.Examples(ex, inputs=[task_radio, image], label="Examples", api_name="compare_example")
 
+    drawn = gr.State(None)  # the pad's drawing, as saved for the input image, and its colour hints
     common = dict(outputs=[*outs, table, state], **group("compare"))
     feats = dict(fn=decorate, inputs=[state], outputs=[*captions, gallery], api_visibility="private",
                  **group("compare"))
     run_btn.click(compare, inputs=[task_radio, image, skips, hints], api_name="compare", **common).success(
         api_name="compare_features", **feats)
-    image.change(auto, inputs=[task_radio, image, skips, hints], api_name="compare_auto", api_visibility="private",
+    image.change(auto, inputs=[task_radio, image, skips, drawn], api_name="compare_auto", api_visibility="private",
                  trigger_mode="always_last", **common).success(api_name="compare_auto_features", **feats)
-    task_radio.input(on_task, inputs=[task_radio], outputs=[skips, draw_box, task_info], api_name="compare_task",
-                     api_visibility="private", queue=False).then(
-        auto, inputs=[task_radio, image, skips, hints], api_name="compare_task_run", api_visibility="private",
+    task_radio.input(on_task, inputs=[task_radio], outputs=[skips, draw_box, hint_box, task_info, hints],
+                     api_name="compare_task", api_visibility="private", queue=False).then(
+        auto, inputs=[task_radio, image, skips, drawn], api_name="compare_task_run", api_visibility="private",
         **common).success(api_name="compare_task_features", **feats)
     skips.input(unet_only, inputs=[state, skips], outputs=[outs[1], captions[1]], api_name="compare_skips",
                 api_visibility="private", trigger_mode="always_last", **group("compare"))
-    cmp_pad.change(pad_to_image, inputs=[cmp_pad], outputs=[image], api_name="compare_pad",
+    cmp_pad.change(pad_to_image, inputs=[cmp_pad], outputs=[image, drawn, hints], api_name="compare_pad",
                    api_visibility="private", trigger_mode="always_last", show_progress="hidden", **group("pad"))
+    # An uploaded file has no hints yet (the Compare button reads `hints`; the automatic run reads `drawn`).
+    image.upload(None, outputs=[hints], js="() => [null]", api_name="compare_upload", api_visibility="private",
+                 queue=False)
+    if colour_canvas is None:
+        return
+    gr.on([image.change, task_radio.input], canvas_for, inputs=[task_radio, image], outputs=[cmp_canvas],
+          api_name="compare_canvas", api_visibility="private", trigger_mode="always_last", **LIVE)
+    cmp_canvas.change(None, inputs=[cmp_canvas], outputs=[hints], api_name="compare_hints", api_visibility="private",
+                      js=COPY_HINTS, queue=False)
+    cmp_canvas.change(compare_hinted, inputs=[task_radio, image, skips, cmp_canvas], api_name="compare_hinted",
+                      api_visibility="private", trigger_mode="always_last", **common).success(
+        api_name="compare_hinted_features", **feats)

@@ -13,10 +13,11 @@ from PIL import Image
 from .. import imaging
 from ..tasks import TASKS
 from .common import examples, group, notice_box, notice_or_none
+from .hint_canvas import no_hints_note
 from .inputs import checked_hints, friendly, hints_input, image_input, load_upload
 from .model_zoo import ModelZoo
 from .outputs import Results, to_uint8_gray
-from .pad import PAD_PEN, PAD_SIZE, pad, pad_drawing
+from .pad import PAD_PEN, PAD_SIZE, pad, pad_value
 
 SKETCH_EXAMPLES = ["house.png", "cat_face.png", "sun.png", "car.png", "tree.png", "fish.png"]
 
@@ -24,10 +25,22 @@ HINT_EMPTY = ("✏️ **The pad is empty.** Draw something — a house, a cat fa
               "picture appears each time you lift the pen; small or off-centre drawings are fitted automatically.")
 
 
+def seen_by_model(x: np.ndarray) -> Image.Image:
+    """What the model sees: the canonical drawing, and for a hint-aware model its colour patches on top."""
+    seen = to_uint8_gray(x[..., :1])
+    if x.shape[-1] < 5 or not (x[..., 4] > 0.5).any():
+        return seen
+    rgb = np.repeat(np.asarray(seen)[..., None], 3, -1)
+    mask = x[..., 4] > 0.5
+    rgb[mask] = np.clip((x[..., 1:4][mask] + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8)
+    return Image.fromarray(rgb)
+
+
 def sketch_tab(zoo: ModelZoo, results: Results):
     task = TASKS["sketch"]
     main = zoo.main("sketch")
     model_size = main.config.image_size if main is not None else task.image_size
+    colour = main is not None and main.takes_hints
 
     def translate(img: Image.Image, hints=None):
         """(picture, what the model sees, ms) for a drawing, or None for an empty one."""
@@ -38,20 +51,23 @@ def sketch_tab(zoo: ModelZoo, results: Results):
             return None
         y = tr.forward(x[None])[0]
         picture = tr.task.finish(y, ctx)
-        return picture, to_uint8_gray(x[..., :1]), (time.perf_counter() - t0) * 1000
+        return picture, seen_by_model(x), (time.perf_counter() - t0) * 1000
 
     @friendly(heavy=False)
     def sketch_pad(drawing):
-        """The pad's drawing (a PNG data URL) → (picture, what the model sees, hint)."""
-        if not drawing:
-            return None, None, HINT_EMPTY
-        out = translate(pad_drawing(drawing))
+        """The pad's value → (picture, what the model sees, hint). The value is a PNG data URL (``""`` for an empty
+        pad) or ``{"drawing": the data URL, "hints": [{"x": X, "y": Y, "color": "#rrggbb"}, …]}`` (as a JSON
+        string or an object), the hints in the drawing's pixels."""
+        img, user_hints = pad_value(drawing)
+        out = translate(img, user_hints) if img is not None else None
         if out is None:
             return None, None, HINT_EMPTY
         picture, seen, ms = out
+        n = len(user_hints)
+        colours = f" with {n} colour point{'s' if n != 1 else ''}" if n else ""
         # JPEG: encoding the 512 px picture as PNG would take longer than the model itself.
         return (results.save(picture, "picture", jpeg=True, quality=92), results.save(seen, "seen", jpeg=False),
-                f"Picture made in {ms:.0f} ms. Keep drawing: it updates each time you lift the pen.")
+                f"Picture made in {ms:.0f} ms{colours}. Keep drawing: it updates each time you lift the pen.")
 
     @friendly
     def sketch(drawing, hints=None):
@@ -78,13 +94,17 @@ def sketch_tab(zoo: ModelZoo, results: Results):
         return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
     with gr.Tab(task.title, id="sketch", elem_id="tab-sketch"):
-        gr.Markdown(f"{task.description} Draw on the pad: the picture updates every time you lift the pen.")
+        gr.Markdown(f"{task.description} Draw on the pad: the picture updates every time you lift the pen."
+                    + (" With the **Colour** brush, paint inside a shape to say which colour it should be."
+                       if colour else ""))
         notice = notice_or_none(zoo, ["sketch"])
         if notice:
             notice_box(notice, "sketch-notice")
         with gr.Row(visible=notice is None, equal_height=False):
             with gr.Column(scale=1, min_width=300):
-                drawing_pad = pad("sketch-pad", "Draw here")
+                drawing_pad = pad("sketch-pad", "Draw here", colour=colour, model_size=model_size)
+                if main is not None and not colour:
+                    gr.Markdown(no_hints_note("sketch"), elem_id="sketch-hints-note")
                 translate_btn = gr.Button("Translate", variant="primary", elem_id="sketch-translate")
                 with gr.Accordion("…or upload a drawing", open=False):
                     upload = image_input(label="Drawing (dark lines on white)", elem_id="sketch-upload", height=220)
@@ -99,8 +119,9 @@ def sketch_tab(zoo: ModelZoo, results: Results):
                                     elem_classes=["p2p-seen"], buttons=[], scale=0, min_width=200)
                     gr.Markdown("The model gets your drawing cropped to its content, centred with a small margin "
                                 "and redrawn with even 3 px strokes, exactly like the drawings it was trained on. "
-                                "So a small drawing in a corner works as well as a big one in the middle.",
-                                elem_id="sketch-seen-note")
+                                "So a small drawing in a corner works as well as a big one in the middle."
+                                + (" Your colour strokes reach it as small squares of colour along each stroke."
+                                   if colour else ""), elem_id="sketch-seen-note")
         if notice is None:
             gr.Examples(examples("sketch", SKETCH_EXAMPLES), inputs=[upload], outputs=[drawing_pad], fn=to_pad,
                         run_on_click=True, label="Example drawings (click one, then keep drawing)",
