@@ -1,8 +1,11 @@
 """pix2pix training: a ``keras.Model`` with ``train_step``, callbacks for progress, samples and checkpoints.
 
 The objective is the paper's: ``G* = arg min_G max_D  L_cGAN(G, D) + λ·L1(G)`` with λ = 100 by default, both networks
-trained with Adam(2e-4, β1 = 0.5). Training runs under the current ``tf.distribute`` strategy, so the same code
-runs on one CPU, several GPUs (MirroredStrategy) or several workers (MultiWorkerMirroredStrategy).
+trained with Adam(2e-4, β1 = 0.5). Training runs under a ``tf.distribute`` strategy, so the same code runs on one
+CPU, on several local devices (``devices``: MirroredStrategy) or on several workers, one process per machine or per
+core, when the ``TF_CONFIG`` environment variable describes a cluster (MultiWorkerMirroredStrategy, see
+:mod:`pix2pix_demo.cluster`: the global batch is split over the workers, each reads its own shard of the training
+images, and only the chief writes the run folder).
 
 A run folder holds::
 
@@ -18,7 +21,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import shutil
 import signal
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,6 +33,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
+from . import cluster as cluster_mod
 from . import data as data_mod
 from .evaluation import evaluate_arrays, predict
 from .models import GeneratorConfig, build_discriminator, build_generator
@@ -60,6 +66,15 @@ class Pix2Pix(keras.Model):
     def call(self, x, training=False):
         return self.generator(x, training=training)
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Before fitting, Keras builds the model on a first batch that it averages over the replicas with
+        # strategy.reduce, which under MultiWorkerMirroredStrategy takes one tensor, not an (input, target) pair.
+        # The pair's shapes are known: build on those instead.
+        if iterator is not None and isinstance(self.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            iterator, data_batch = None, (keras.KerasTensor((None, *self.generator.input_shape[1:])),
+                                          keras.KerasTensor((None, *self.generator.output_shape[1:])))
+        return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
     def _mean(self, per_example):
         # Average over this replica's batch, then divide by the replica count: the gradients are summed across
         # replicas, which gives the mean over the global batch.
@@ -84,7 +99,11 @@ class Pix2Pix(keras.Model):
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         for name, value in (("g_loss", g_loss), ("g_gan", g_gan), ("l1", l1), ("d_loss", d_loss)):
             self.trackers[name].update_state(value * replicas)
-        return {k: m.result() for k, m in self.trackers.items()}
+        logs = {k: m.result() for k, m in self.trackers.items()}
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras averages a multi-worker step's outputs over all replicas along axis 0, which a scalar lacks.
+            logs = {k: tf.reshape(v, [1]) for k, v in logs.items()}
+        return logs
 
 
 @dataclass
@@ -239,12 +258,21 @@ class SampleGrid(StepCallback):
         self.writer.flush()
 
 
-class Checkpointer(StepCallback):
-    """Checkpoints every ``every`` steps and when SIGINT or SIGTERM arrives (then training stops cleanly)."""
+#: In a cluster, the workers compare notes on SIGINT/SIGTERM every this many steps (a one-number all-reduce).
+STOP_CHECK_EVERY = 10
 
-    def __init__(self, manager: tf.train.CheckpointManager, every: int, total: int):
+
+class Checkpointer(StepCallback):
+    """Checkpoints every ``every`` steps and when SIGINT or SIGTERM arrives (then training stops cleanly).
+
+    In a cluster (``agree``: :meth:`~pix2pix_demo.cluster.Collectives.any`) the workers must stop at the same step,
+    or the one still training would wait for the others' gradients: a signal on any worker stops them all at the
+    next multiple of :data:`STOP_CHECK_EVERY` steps, with a checkpoint.
+    """
+
+    def __init__(self, manager: tf.train.CheckpointManager, every: int, total: int, agree=None):
         super().__init__(every)
-        self.manager, self.total = manager, total
+        self.manager, self.total, self.agree = manager, total, agree
         self.signal = None
         self._old = {}
 
@@ -257,7 +285,10 @@ class Checkpointer(StepCallback):
 
     def on_train_batch_end(self, batch, logs=None):
         super().on_train_batch_end(batch, logs)
-        if self.signal is not None or self.step >= self.total:
+        stop = self.signal is not None
+        if self.agree is not None:
+            stop = self.step % STOP_CHECK_EVERY == 0 and self.agree(stop)
+        if stop or self.step >= self.total:
             self.act(logs)
             self.model.stop_training = True
 
@@ -328,15 +359,53 @@ def _strategy(devices: int | None):
 
 # ------------------------------------------------------------------------------------------------ train
 def train(cfg: TrainConfig, out: str | Path, resume: bool = False, devices: int | None = None,
-          verbose: bool = True) -> Path | None:
+          verbose: bool = True, cluster_timeout: float = cluster_mod.DEFAULT_TIMEOUT_S) -> Path | None:
     """Train (or resume) a run in ``out`` and export the model to ``out/model``; return that folder.
 
     Returns ``None`` when the run stopped early (SIGINT/SIGTERM) after writing a checkpoint: ``--resume`` goes on.
     Resuming a complete run (its model exported at its target step) returns that model without touching it.
-    """
-    from .export import export_model
 
+    When ``TF_CONFIG`` describes a cluster of several workers, every worker calls this with the same arguments.
+    The first thing it does is join the cluster (MultiWorkerMirroredStrategy must exist before any other
+    TensorFlow op) within ``cluster_timeout`` seconds. The chief reads and writes ``out``; the others take the
+    run's settings and restored weights from the chief and write into a temporary folder they delete. A worker that
+    cannot reach the others, or loses them, raises :class:`~pix2pix_demo.cluster.ClusterError` naming them.
+    """
     out = Path(out)
+    workers = cluster_mod.from_env()
+    if workers is None:
+        cfg = _open_run(cfg, out, resume)
+        return out / "model" if cfg is None else _train(cfg, out, resume, devices, verbose)
+    if devices:
+        raise ValueError("--devices is for one machine: in a cluster every worker trains on all of its own devices")
+    strategy = cluster_mod.connect(workers, cluster_timeout)
+    collectives = cluster_mod.Collectives(strategy)
+
+    def open_on_chief():  # the run's settings as JSON (None: already complete), for every worker
+        opened = _open_run(cfg, out, resume)
+        return None if opened is None else asdict(opened)
+
+    try:
+        settings = collectives.json_from_chief(open_on_chief if workers.is_chief else None)
+        if settings is None:
+            return out / "model"
+        scratch = None if workers.is_chief else Path(tempfile.mkdtemp(prefix=f"pix2pix-worker{workers.rank}-"))
+        try:
+            folder = _train(TrainConfig.from_dict(settings), scratch or out, resume, None, verbose,
+                            strategy, workers, collectives)
+            collectives.any(False)  # a last barrier: no worker reports success before the chief has exported
+        finally:
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
+    except (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.DeadlineExceededError,
+            tf.errors.CancelledError) as err:
+        raise cluster_mod.ClusterError(cluster_mod.lost(workers, err)) from None
+    return None if folder is None else out / "model"
+
+
+def _open_run(cfg: TrainConfig, out: Path, resume: bool) -> TrainConfig | None:
+    """The run's settings (on ``resume``: its ``run.json``, with a new ``steps`` target when one is given), saved
+    to ``out/run.json``; ``None`` when ``resume`` finds the run complete."""
     run_file = out / "run.json"
     if resume:
         if not run_file.exists():
@@ -347,14 +416,26 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, devices: int 
         cfg = TrainConfig.from_dict(saved)
         if (done := completed_steps(out, cfg.steps)) is not None:
             log.info("run %s is already complete (%d/%d steps); model in %s", out, done, cfg.steps, out / "model")
-            return out / "model"
+            return None
     task = get_task(cfg.task)
     if cfg.hints and not task.takes_hints:
         raise ValueError(f"The {cfg.task} task takes no colour hints; --hints is for "
                          f"{', '.join(t for t in TASKS if TASKS[t].takes_hints)}.")
     out.mkdir(parents=True, exist_ok=True)
     run_file.write_text(json.dumps(asdict(cfg), indent=2))
+    return cfg
 
+
+def _train(cfg: TrainConfig, out: Path, resume: bool, devices: int | None, verbose: bool, strategy=None,
+           workers: cluster_mod.Cluster | None = None, collectives: cluster_mod.Collectives | None = None):
+    """The body of :func:`train` for a run whose settings are known; ``out``: where this process writes.
+
+    With ``workers`` (and their ``strategy`` and ``collectives``), this process is one worker of a cluster.
+    """
+    from .export import export_model
+
+    task = get_task(cfg.task)
+    chief = workers is None or workers.is_chief
     gcfg = cfg.generator_config(task)
     size = gcfg.image_size
     keras.utils.set_random_seed(cfg.seed)
@@ -367,8 +448,16 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, devices: int 
              ds.layout)
     val_x, val_y = data_mod.validation_arrays(task, ds, val_items or train_items[:4], size, hints=cfg.hints)
 
-    strategy = _strategy(devices)
+    strategy = strategy or _strategy(devices)
     global_batch = cfg.batch_size
+    if workers is not None:  # every worker reads its own images, and its share of each global batch
+        shard = train_items[workers.rank::workers.count]
+        if global_batch % strategy.num_replicas_in_sync or not shard:
+            raise ValueError(f"--batch-size {global_batch} with {len(train_items)} training images does not split "
+                             f"over {strategy.num_replicas_in_sync} replicas on {workers.count} workers: give each "
+                             "replica a whole share of the batch and each worker at least one image")
+        log.info("%s: %d of the %d training items, %d of the %d images of each step", workers.name(), len(shard),
+                 len(train_items), global_batch // workers.count, global_batch)
     with strategy.scope():
         gan = build_gan(cfg, task)
         generator, discriminator = gan.generator, gan.discriminator
@@ -381,20 +470,29 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, devices: int 
     if resume and manager.latest_checkpoint:
         ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
         log.info("resumed from %s", manager.latest_checkpoint)
+    if collectives is not None:  # the chief's weights and step, restored or new, on every worker
+        collectives.variables_from_chief(_run_variables(gan))
     start = int(gan.g_optimizer.iterations.numpy())
+    if not chief and start:
+        log.info("%s: continues from the chief's step %d", workers.name(), start)
     remaining = cfg.steps - start
     t0 = time.perf_counter()
     if remaining > 0:
-        train_ds = data_mod.train_dataset(task, ds, train_items, size, global_batch, cfg.seed + start,
-                                          hints=cfg.hints)
+        if workers is None:
+            train_ds = data_mod.train_dataset(task, ds, train_items, size, global_batch, cfg.seed + start,
+                                              hints=cfg.hints)
+        else:
+            train_ds = strategy.distribute_datasets_from_function(lambda context: data_mod.train_dataset(
+                task, ds, shard, size, context.get_per_replica_batch_size(global_batch), cfg.seed + start,
+                hints=cfg.hints))
         writer_dir = out / "logs"
         tb = TensorBoardLogger(writer_dir, cfg.log_every, global_batch)
         callbacks = [
             tb,
             SampleGrid(task, val_x, val_y, out / "samples", tb.writer, cfg.sample_every),
-            Checkpointer(manager, cfg.checkpoint_every, cfg.steps),
+            Checkpointer(manager, cfg.checkpoint_every, cfg.steps, collectives and collectives.any),
         ]
-        if verbose:
+        if verbose and chief:
             callbacks.insert(0, ProgressBar(cfg.steps))
         gan.fit(train_ds, epochs=1, steps_per_epoch=remaining, callbacks=callbacks, verbose=0, shuffle=False)
     wall = time.perf_counter() - t0
@@ -403,7 +501,15 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, devices: int 
     if step < cfg.steps:
         log.warning("stopped at step %d of %d (checkpoint written); continue with --resume", step, cfg.steps)
         return None
-    if strategy.num_replicas_in_sync == 1:
+    if workers is not None:  # each worker recalibrates on its shard; the statistics are averaged over workers
+        calib_ds = data_mod.train_dataset(task, ds, shard, size, global_batch // workers.count, cfg.seed + 1,
+                                          hints=cfg.hints)
+        with strategy.scope():
+            recalibrate_batchnorm(generator, calib_ds, -(-cfg.bn_recalibration_batches // workers.count))
+            collectives.average_variables(generator.non_trainable_weights + discriminator.non_trainable_weights)
+        log.info("%s: final weights sha256 %s", workers.name(),
+                 cluster_mod.digest(generator.weights + discriminator.weights))
+    elif strategy.num_replicas_in_sync == 1:
         calib_ds = data_mod.train_dataset(task, ds, train_items, size, global_batch, cfg.seed + 1,
                                           hints=cfg.hints)
         recalibrate_batchnorm(generator, calib_ds, cfg.bn_recalibration_batches)
@@ -417,6 +523,17 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, devices: int 
                    train_items=len(train_items), val_items=len(val_x), data=str(cfg.data))
     return export_model(out / "model", task, generator, gcfg, metrics, train_config=asdict(cfg),
                         dtype=cfg.weights_dtype)
+
+
+def _run_variables(gan: Pix2Pix) -> list:
+    """Everything a checkpoint restores: both networks' weights and both optimisers' state (with the step)."""
+    seen, variables = set(), []
+    for v in (gan.generator.weights + gan.discriminator.weights + gan.g_optimizer.variables
+              + gan.d_optimizer.variables):
+        if id(v) not in seen:
+            seen.add(id(v))
+            variables.append(v)
+    return variables
 
 
 def completed_steps(out: str | Path, steps: int | None = None) -> int | None:
