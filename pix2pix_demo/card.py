@@ -13,50 +13,12 @@ import json
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
-
-from .heldout import HELDOUT, HELDOUT_LIMIT, heldout_metrics, iconify_sets, task_data, task_data_path
+from .heldout import HELDOUT, HELDOUT_LIMIT, heldout_metrics, heldout_sets, iconify_sets, task_data, task_data_path
 from .models import ARCHS
 from .recipes import LITE_TASKS, RECIPES, command_line
+from .sheets import STRIP_COUNTS, contact_sheet, heldout_sheet, hints_strip
 from .tasks import TASKS, get_task
 from .training import TrainConfig
-
-
-def contact_sheet(task_name: str, weights: Path, data: Path, n: int = 4, tile: int = 128) -> Path | None:
-    """input | each generator | target, for ``n`` validation images; a small JPEG beside the task's models."""
-    from . import data as data_mod
-    from .inference import load
-
-    task = get_task(task_name)
-    archs = [a for a in ARCHS if (weights / task_name / a / "config.json").exists()]
-    if not archs:
-        return None
-    ds = data_mod.find_dataset(data)
-    val = data_mod.split(ds)[1][:n]
-    columns = None
-    for arch in archs:
-        tr = load(task_name, arch, weights / task_name / arch)
-        x, y = data_mod.validation_arrays(task, ds, val, tr.config.image_size)
-        pred = tr.forward(x)
-        if columns is None:
-            columns = [[_tile(_input_picture(xi), tile) for xi in x]]
-            target = [_tile(task.decode(xi, yi), tile) for xi, yi in zip(x, y)]
-        columns.append([_tile(task.decode(xi, pi), tile) for xi, pi in zip(x, pred)])
-    columns.append(target)
-    sheet = np.concatenate([np.concatenate(col, 0) for col in columns], 1)
-    path = weights / task_name / "contact.jpg"
-    Image.fromarray(sheet).save(path, quality=85)
-    return path
-
-
-def _input_picture(x: np.ndarray) -> np.ndarray:
-    u8 = np.clip((x + 1.0) * 127.5, 0, 255).astype(np.uint8)
-    return np.repeat(u8[..., :1], 3, -1) if u8.shape[-1] != 3 else u8
-
-
-def _tile(rgb: np.ndarray, size: int) -> np.ndarray:
-    return np.asarray(Image.fromarray(rgb).resize((size, size), Image.Resampling.LANCZOS))
 
 
 def photo_credits(data_root: Path) -> str:
@@ -152,7 +114,22 @@ def heldout_section(heldout: dict[str, dict[str, dict]], data_root: Path) -> str
             "as for training.\n\n"
             "| task | held-out source | generator | n | L1 ↓ | PSNR ↑ (gray only) | SSIM ↑ | "
             "hue accuracy (best constant tint) | output spread (target's) |\n|---|---|---|---|---|---|---|---|---|\n"
-            + "\n".join(rows))
+            + "\n".join(rows) + _hints_curves(heldout))
+
+
+def _hints_curves(heldout: dict[str, dict[str, dict]]) -> str:
+    """The hints curves of the hint-aware generators on each held-out source ("" when there are none)."""
+    from .evaluation import hints_table
+
+    tables = [hints_table(f"{task}: {label}", by_arch) for task, sets in heldout.items()
+              for label, by_arch in sets.items()]
+    tables = [t for t in tables if t]
+    if not tables:
+        return ""
+    return ("\n\n### Colour hints on held-out sources\n\nPSNR and hue accuracy against the number of hints, sampled "
+            "from each target as in training (5×5 patches of the target's mean colour, at random places inside the "
+            "picture; a fixed seed, so every generator gets the same hints); 0 hints is the automatic mode.\n\n"
+            + "\n\n".join(tables))
 
 
 def write_card(weights, data_root, cache="cache") -> Path:
@@ -173,6 +150,10 @@ def write_card(weights, data_root, cache="cache") -> Path:
     for task in TASKS:
         if (weights / task).is_dir():
             contact_sheet(task, weights, task_data(task, data_root, Path(cache)))
+            held = list(heldout_sets(task, data_root, cache).values())
+            heldout_sheet(task, weights, held)
+            if held and get_task(task).takes_hints:
+                hints_strip(task, weights, held[0])
     heldout = card_heldout(weights, data_root, cache)
     rows, commands, sheets = [], [], []
     for task in TASKS:
@@ -189,10 +170,17 @@ def write_card(weights, data_root, cache="cache") -> Path:
             trained = TrainConfig.from_dict(cfg["training"])
             commands.append(command_line(dataclasses.replace(
                 trained, data=str(task_data_path(task, Path("../shared/data"), Path("cache")))), f"runs/{task}/{arch}"))
-        if (weights / task / "contact.jpg").exists():
-            shown = [a for a in ARCHS if (weights / task / a / "config.json").exists()]
-            sheets.append(f"### {task}: input | {' | '.join(shown)} | target\n\n"
-                          f"![{task}: input | {' | '.join(shown)} | target]({task}/contact.jpg)\n")
+        shown = " | ".join(a for a in ARCHS if (weights / task / a / "config.json").exists())
+        for name, what in (("contact_heldout.jpg", "held-out sources"), ("contact.jpg", "in-source validation")):
+            if (weights / task / name).exists():
+                sheets.append(f"### {task}, {what}: input | {shown} | target\n\n"
+                              f"![{task}, {what}: input | {shown} | target]({task}/{name})\n")
+        if (weights / task / "hints.jpg").exists():
+            counts = ", ".join(map(str, STRIP_COUNTS))
+            sheets.append(f"### {task}, colour hints on held-out pictures: {counts} hints, then the target\n\n"
+                          f"For each picture, the first row shows the input with the hints (sampled from the target, "
+                          f"5×5 patches of its colour); then one row per generator ({shown}).\n\n"
+                          f"![{task}: {counts} hints]({task}/hints.jpg)\n")
     photos = data_root / "photos"
     if photos.is_dir():
         from .evaluation import round_trips

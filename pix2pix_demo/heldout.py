@@ -9,7 +9,6 @@ lays out in ``DATA/heldout/`` (see ``pix2pix_demo.sources``), which never reach 
 from __future__ import annotations
 
 import csv
-import hashlib
 import logging
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from .models import ARCHS
+from .sheets import sample_items
 from .tasks import get_task
 
 log = logging.getLogger(__name__)
@@ -29,15 +29,17 @@ HELDOUT_LIMIT = 400
 
 
 def task_data_path(task: str, data_root: Path, cache: Path) -> Path:
-    """The folder a task trains on: the rendered emoji for sketch, the photos otherwise."""
-    return cache / "emoji256" if task == "sketch" else data_root / "photos"
+    """The folder a task trains on: the rendered emoji and clip art for sketch, the photos otherwise."""
+    return cache / "sketch256" if task == "sketch" else data_root / "photos"
 
 
 def task_data(task: str, data_root: Path, cache: Path) -> Path:
-    """:func:`task_data_path`, with the emoji sets of ``data_root/emoji`` rendered there first for sketch.
+    """:func:`task_data_path`, made first for sketch: the emoji sets of ``data_root/emoji`` rendered into
+    ``cache/emoji256``, the clip art of ``data_root/clipart`` (if any) put on white squares in ``cache/clipart256``,
+    and ``cache/sketch256`` linking to both.
 
-    The rendered folder holds exactly those sets: renders of any other set (left from another data folder, or of a
-    set that is now held out) are removed, and a held-out set is never rendered there.
+    Each folder holds exactly its sources: renders of any other set (left from another data folder, or of a set that
+    is now held out) are removed, and a held-out set is never rendered there.
     """
     folder = task_data_path(task, data_root, cache)
     if task == "sketch":
@@ -46,8 +48,25 @@ def task_data(task: str, data_root: Path, cache: Path) -> Path:
         if held & set(sets):
             raise ValueError(f"{data_root}: {', '.join(sorted(held & set(sets)))} is both a training and a held-out "
                              f"emoji set; rebuild it with `python -m pix2pix_demo data build`")
-        _render_emoji(data_root / "emoji", folder, sets)
+        parts = [cache / "emoji256"]
+        _render_emoji(data_root / "emoji", parts[0], sets)
+        if any((data_root / "clipart").glob("*/*/*.png")):
+            parts.append(cache / "clipart256")
+            _flatten_clipart(data_root / "clipart", parts[1])
+        _link_all(parts, folder)
     return folder
+
+
+def _link_all(parts: list[Path], folder: Path) -> None:
+    """Make ``folder`` hold a symbolic link to every PNG of ``parts`` (and nothing else)."""
+    wanted = {p.name: p.resolve() for part in parts for p in sorted(part.glob("*.png"))}
+    folder.mkdir(parents=True, exist_ok=True)
+    for link in folder.iterdir():
+        if link.name not in wanted or not link.is_symlink() or link.resolve() != wanted[link.name]:
+            link.unlink()
+    for name, target in wanted.items():
+        if not (folder / name).is_symlink():
+            (folder / name).symlink_to(target)
 
 
 def iconify_sets(folder: Path) -> list[str]:
@@ -145,12 +164,14 @@ def heldout_metrics(task: str, weights="weights", data_root="../shared/data", ca
     """Measure the generators in ``weights/<task>/<arch>/`` on each held-out folder: ``{label: {arch: metrics}}``.
 
     The metrics are those of ``evaluation.evaluate(..., split="all")`` (the same functions on the same arrays: L1,
-    PSNR, SSIM, colourfulness, hue accuracy and its best-constant-tint baseline, gray-only PSNR for colorize), on at
+    PSNR, SSIM, colourfulness, hue accuracy and its best-constant-tint baseline, gray-only PSNR for colorize, and for a
+    hint-aware generator the hints curve under "hints"), on at
     most ``limit`` pictures of each folder (a fixed sample, by a hash of the file name), plus ``n`` and
     :func:`output_spread`. ``{}`` when ``data_root`` has no held-out sources.
     """
     from . import data as data_mod
     from .evaluation import evaluate_arrays
+    from .hints import EVAL_COUNTS
     from .inference import load
 
     weights, spec = Path(weights), get_task(task)
@@ -158,7 +179,7 @@ def heldout_metrics(task: str, weights="weights", data_root="../shared/data", ca
     results: dict[str, dict[str, dict]] = {}
     for label, folder in heldout_sets(task, data_root, cache).items():
         ds = data_mod.find_dataset(folder)
-        items = sorted(sorted(ds.items, key=lambda it: hashlib.sha1(Path(it[1]).name.encode()).hexdigest())[:limit])
+        items = sample_items(ds, limit)
         arrays: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         results[label] = {}
         for arch in archs:
@@ -167,6 +188,6 @@ def heldout_metrics(task: str, weights="weights", data_root="../shared/data", ca
             if size not in arrays:
                 arrays[size] = data_mod.validation_arrays(spec, ds, items, size)
             x, y = arrays[size]
-            metrics = evaluate_arrays(spec, translator.model, x, y)
+            metrics = evaluate_arrays(spec, translator.model, x, y, EVAL_COUNTS if translator.takes_hints else ())
             results[label][arch] = {**metrics, **output_spread(spec, translator.model, x, y), "n": len(x)}
     return results

@@ -259,3 +259,12 @@ def test_random_crop_keeps_pairs_aligned(rng):
     ca, cb = D.random_crop(a[:40, :40], a[:40, :40].copy(), 32, sketch, np.random.default_rng(0))
     assert ca.shape == (32, 32, 3)
     np.testing.assert_array_equal(ca, cb)
+
+
+def test_training_order_mixes_the_sets():
+    """Sorted by set, 8 sets of 1,000: the first 2,000 pictures a run reads (one shuffle buffer) come from every set,
+    in the same order on every run and machine, each picture once."""
+    items = [(f"set{s}__{i}.png",) * 2 for s in range(8) for i in range(1000)]
+    order = D.shuffled(items, seed=0)
+    assert sorted(order) == sorted(items) and order == D.shuffled(items, seed=0) != D.shuffled(items, seed=1)
+    assert {p[0].split("__")[0] for p in order[:2000]} == {f"set{s}" for s in range(8)}

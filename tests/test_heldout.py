@@ -63,6 +63,8 @@ def built(tmp_path_factory) -> Path:
     tree = Image.new("RGBA", (120, 60), (0, 0, 0, 0))
     tree.paste(Image.new("RGBA", (40, 40), (20, 160, 40, 255)), (40, 10))
     tree.save(clip / "tree.png")
+    (root / "clipart" / "clip" / "animals").mkdir(parents=True)  # training clip art
+    tree.save(root / "clipart" / "clip" / "animals" / "cat.png")
     return root
 
 
@@ -105,12 +107,26 @@ def test_training_never_sees_heldout(built, tmp_path):
     (cache / "emoji256").mkdir(parents=True)
     (cache / "emoji256" / "heldset__heldset-icon-0.png").write_bytes(b"")  # left by an older build
     folder = heldout.task_data("sketch", built, cache)
-    assert sorted(p.name.split("__")[0] for p in folder.iterdir()) == ["trainset"] * 6
+    assert sorted(p.name.split("__")[0] for p in folder.iterdir()) == ["clip"] + ["trainset"] * 6
+    assert (folder / "clip__animals-cat.png").resolve() == (cache / "clipart256" / "clip__animals-cat.png").resolve()
     assert heldout.task_data("colorize", built, cache) == built / "photos"
     for task in ("sketch", "colorize"):
         trained = {p.name for p in heldout.task_data(task, built, cache).iterdir()}
         for held in heldout.heldout_sets(task, built, cache).values():
             assert not trained & {p.name for p in held.iterdir() if p.suffix != ".tsv"}
+
+
+def test_sketch_folder_follows_its_sources(built, tmp_path):
+    """The sketch training folder links the rendered emoji and the clip art; a source that is gone leaves it."""
+    root, cache = tmp_path / "data", tmp_path / "cache"
+    shutil.copytree(built / "emoji", root / "emoji")
+    shutil.copytree(built / "clipart", root / "clipart")
+    folder = heldout.task_data("sketch", root, cache)
+    assert len(list(folder.iterdir())) == 7 and all(p.is_symlink() for p in folder.iterdir())
+    shutil.rmtree(root / "clipart")
+    assert sorted(p.name.split("__")[0] for p in heldout.task_data("sketch", root, cache).iterdir()) == \
+        ["trainset"] * 6
+    assert {Image.open(p).size for p in folder.iterdir()} == {(256, 256)}
 
 
 def test_set_both_training_and_heldout_refused(built, tmp_path):
@@ -217,3 +233,23 @@ def test_card_heldout_headline(built, shared_like, weights, tmp_path):
     card = write_card(fresh, shared_like, tmp_path / "cache").read_text()
     assert "No held-out numbers yet" in card and "data build" in card
     assert card.index("No held-out numbers yet") < card.index("## Metrics on the in-source validation split")
+
+
+def test_card_hints_curve_and_pictures(built, tmp_path):
+    """Hint-aware generators: the card shows their hints curve on each held-out source, a contact sheet of held-out
+    pictures and the hint strip (0, 1, 5, 20 hints), the pictures at their expected sizes."""
+    from pix2pix_demo.sheets import STRIP_COUNTS
+
+    src = make_weights(tmp_path / "hinted", [("colorize", "unet"), ("colorize", "encoder_decoder")], hints=True)
+    w = _card_ready(src, tmp_path / "weights")
+    card = write_card(w, built, tmp_path / "cache").read_text()
+    curves = card.split("### Colour hints on held-out sources")[1].split("## Metrics on the in-source")[0]
+    head = "| colorize: photos: held-pics 2.0-1 | " + " | ".join(f"{n} hints" for n in (0, 1, 2, 5, 10, 20)) + " |"
+    assert head in curves and "| unet | " in curves and "| encoder_decoder | " in curves
+    stored = json.loads((w / "colorize" / "unet" / "metrics.json").read_text())["heldout"]
+    assert list(stored["photos: held-pics 2.0-1"]["hints"]) == ["0", "1", "2", "5", "10", "20"]
+    # contact sheet: input | unet | encoder_decoder | target, 6 held-out pictures (5 exist); 128 px tiles
+    assert Image.open(w / "colorize" / "contact_heldout.jpg").size == (4 * 128, 5 * 128)
+    # hint strip: 2 pictures × (hint row + 2 generators) rows; 4 hint counts + the target
+    assert Image.open(w / "colorize" / "hints.jpg").size == ((len(STRIP_COUNTS) + 1) * 128, 2 * 3 * 128)
+    assert "(colorize/hints.jpg)" in card and "(colorize/contact_heldout.jpg)" in card
