@@ -6,6 +6,7 @@ The browser tests import the same measurement, so the test and the benchmark can
 from __future__ import annotations
 
 import statistics
+from contextlib import contextmanager
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -38,25 +39,32 @@ def stroke(page, points, selector="#sketch-pad canvas", steps: int = 5):
     page.mouse.up()
 
 
-def stroke_latencies(url: str, strokes: int = 12, timeout_ms: int = 60_000) -> list[float]:
-    """Draw ``strokes`` strokes on the live pad; the ms from each stroke's end to its new picture."""
+@contextmanager
+def chromium():
+    """Debian's Chromium, launched headless by Playwright (without its sandbox) and closed on leaving."""
     from playwright.sync_api import sync_playwright
 
-    out = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            page.goto(url)
-            page.wait_for_selector("#sketch-pad canvas.p2p-canvas", timeout=timeout_ms)
-            for k in range(strokes):
-                page.evaluate(ARM_LATENCY)
-                x = 0.15 + 0.06 * (k % 12)
-                stroke(page, [(x, 0.15), (x + 0.05, 0.5), (x, 0.85)])
-                page.wait_for_function("window.__lat !== null", timeout=timeout_ms)
-                out.append(page.evaluate("window.__lat"))
+            yield browser
         finally:
             browser.close()
+
+
+def stroke_latencies(url: str, strokes: int = 12, timeout_ms: int = 60_000) -> list[float]:
+    """Draw ``strokes`` strokes on the live pad; the ms from each stroke's end to its new picture."""
+    out = []
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.goto(url)
+        page.wait_for_selector("#sketch-pad canvas.p2p-canvas", timeout=timeout_ms)
+        for k in range(strokes):
+            page.evaluate(ARM_LATENCY)
+            x = 0.15 + 0.06 * (k % 12)
+            stroke(page, [(x, 0.15), (x + 0.05, 0.5), (x, 0.85)])
+            page.wait_for_function("window.__lat !== null", timeout=timeout_ms)
+            out.append(page.evaluate("window.__lat"))
     return out
 
 

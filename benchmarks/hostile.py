@@ -5,21 +5,19 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import os
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from PIL import Image, ImageDraw
 
 from .common import ROOT, Section, Target, percentile, private_env, rss_mb
-from .serving import free_port, wait_http
+from .serving import free_port, queue_call, wait_http
 
 PEAK_RSS_MB = 3072.0
 AFTER_RSS_MB = 1536.0
@@ -41,31 +39,8 @@ def big_png(path: Path, size: tuple[int, int]) -> Path:
 def call(url: str, api_name: str, data: list, timeout: float = 300) -> tuple[bool, str, float]:
     """One event over the queue protocol: (success, error text, ms from upload to answer). Files are
     ``{"upload": path}``."""
-    import httpx
-
-    api = url + "gradio_api/"
-    with httpx.Client(timeout=timeout) as http:
-        config = http.get(url + "config").json()
-        fn_index = next(i for i, d in enumerate(config["dependencies"]) if d.get("api_name") == api_name)
-        t0 = time.perf_counter()  # from the upload on: what a browser waits for
-        payload = []
-        for item in data:
-            if isinstance(item, dict) and "upload" in item:
-                p = Path(item["upload"])
-                path = http.post(api + "upload", files={"files": (p.name, p.read_bytes())}).json()[0]
-                item = {"path": path, "orig_name": p.name, "meta": {"_type": "gradio.FileData"}}
-            payload.append(item)
-        session = uuid.uuid4().hex
-        http.post(api + "queue/join", json={"data": payload, "fn_index": fn_index, "session_hash": session,
-                                           "event_data": None, "trigger_id": None}).raise_for_status()
-        with http.stream("GET", api + "queue/data", params={"session_hash": session}) as stream:
-            for line in stream.iter_lines():
-                if line.startswith("data:"):
-                    msg = json.loads(line[5:])
-                    if msg.get("msg") == "process_completed":
-                        error = str((msg.get("output") or {}).get("error") or "")
-                        return bool(msg.get("success")), error, (time.perf_counter() - t0) * 1000
-    return False, "no answer", (time.perf_counter() - t0) * 1000
+    answer = queue_call(url, api_name, data, timeout)
+    return answer.success, answer.error, answer.ms
 
 
 def _pad_url() -> str:

@@ -1,17 +1,20 @@
-"""Sections 2, 3 and 5: the app's own handlers (sketch pad, full-resolution photos) and the served app."""
+"""Sections 2, 3 and 5: the app's own handlers (sketch pad, full-resolution photos) and the served app; and the
+client side the benchmarks and the app tests share: a free port, waiting for the app, one event over the queue."""
 
 from __future__ import annotations
 
 import base64
 import io
+import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +22,7 @@ from PIL import Image
 
 from .browser import settled_median, stroke_latencies
 from .common import ROOT, PeakRSS, Section, Target, median_ms, percentile, private_env, rss_mb
+from .local_cluster import free_ports
 
 SKETCH_HANDLER_MS = 30.0
 STROKE_MS = 150.0
@@ -32,9 +36,7 @@ PHOTO = ROOT / "examples" / "photos" / "meadow.jpg"
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
 
 
 def wait_http(url: str, timeout: float, proc=None) -> None:
@@ -51,6 +53,61 @@ def wait_http(url: str, timeout: float, proc=None) -> None:
             pass
         time.sleep(0.05)
     raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
+
+
+@dataclass
+class QueueAnswer:
+    """What one event run over Gradio's queue protocol came back with."""
+
+    success: bool
+    data: list | None  # the outputs as the server sent them
+    error: str  # the error message, "" when none; the response text when the server refused the join
+    messages: list[dict] = field(default_factory=list)  # every ``data:`` message of the stream, decoded
+    raw: str = ""  # every line of the stream as received (the refused join's response text)
+    ms: float = 0.0  # from the first upload (or the join) to the answer: what a browser waits for
+
+
+def queue_call(url: str, event: str | int, data: list, timeout: float = 60) -> QueueAnswer:
+    """Run one event as the browser does: upload its files, join the queue, read the event stream to the end.
+
+    ``event`` is an ``api_name`` or a ``fn_index`` (the app's private events have no API name). Files in ``data``
+    are given as ``{"upload": path}`` and uploaded first; every other value is sent as it is, crafted
+    ``{"path": …}`` payloads included. gradio_client is not used: it checks payloads and keeps only the latest
+    status, so it cannot send hostile values nor show gr.Warning ("log") messages.
+    """
+    import httpx
+
+    api = url + "gradio_api/"
+    with httpx.Client(timeout=timeout) as http:
+        if isinstance(event, str):
+            config = http.get(url + "config").json()
+            event = next(i for i, d in enumerate(config["dependencies"]) if d.get("api_name") == event)
+        t0 = time.perf_counter()
+        payload = []
+        for item in data:
+            if isinstance(item, dict) and "upload" in item:
+                p = Path(item["upload"])
+                path = http.post(api + "upload", files={"files": (p.name, p.read_bytes())}).json()[0]
+                item = {"path": path, "orig_name": p.name, "meta": {"_type": "gradio.FileData"}}
+            payload.append(item)
+        session = uuid.uuid4().hex
+        joined = http.post(api + "queue/join", json={"data": payload, "fn_index": event, "session_hash": session,
+                                                     "event_data": None, "trigger_id": None})
+        if joined.status_code != 200:
+            return QueueAnswer(False, None, joined.text, raw=joined.text, ms=(time.perf_counter() - t0) * 1000)
+        raw, messages = [], []
+        with http.stream("GET", api + "queue/data", params={"session_hash": session}) as stream:
+            for line in stream.iter_lines():
+                raw.append(line)
+                if not line.startswith("data:"):
+                    continue
+                msg = json.loads(line[5:])
+                messages.append(msg)
+                if msg.get("msg") == "process_completed":
+                    out = msg.get("output") or {}
+                    return QueueAnswer(bool(msg.get("success")), out.get("data"), str(out.get("error") or ""),
+                                       messages, "\n".join(raw), (time.perf_counter() - t0) * 1000)
+    return QueueAnswer(False, None, "no answer", messages, "\n".join(raw), (time.perf_counter() - t0) * 1000)
 
 
 class InProcessApp:

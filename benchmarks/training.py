@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .common import ROOT, Section, Target, count_flops, median_ms
+from .local_cluster import local_addresses, start_pinned
 
 #: Goal: a training step reaches this fraction of the machine's matmul peak (reported with an account; not a gate).
 PEAK_FRACTION_TARGET = 0.40
@@ -148,24 +148,12 @@ def _worker_spec(quick: bool) -> dict:
     return net | dict(batch=r["batch_size"], rounds=3, per_round=4)
 
 
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
 def _run_workers(spec: dict, count: int, timeout: float = 600) -> list[dict]:
     """Start ``count`` worker processes (a TF_CONFIG cluster on 127.0.0.1 when more than one), each pinned to its
     own core, and return what each measured."""
     from pix2pix_demo.cluster import tf_config
 
-    cores = sorted(os.sched_getaffinity(0))
-    addresses = [f"127.0.0.1:{p}" for p in _free_ports(count)]
+    addresses = local_addresses(count)
     procs, results = [], []
     with tempfile.TemporaryDirectory(prefix="p2p-workers-") as tmp:
         try:
@@ -174,10 +162,8 @@ def _run_workers(spec: dict, count: int, timeout: float = 600) -> list[dict]:
                 if count > 1:
                     env["TF_CONFIG"] = tf_config(addresses, rank)
                 out, err = Path(tmp) / f"{rank}.out", Path(tmp) / f"{rank}.err"
-                with out.open("w") as stdout, err.open("w") as stderr:
-                    proc = subprocess.Popen([sys.executable, "-m", "benchmarks.training", "worker", json.dumps(spec)],
-                                            cwd=ROOT, env=env, stdout=stdout, stderr=stderr)
-                os.sched_setaffinity(proc.pid, {cores[rank % len(cores)]})  # before it starts a thread
+                proc = start_pinned([sys.executable, "-m", "benchmarks.training", "worker", json.dumps(spec)], rank,
+                                    out, err, env, ROOT)
                 procs.append((proc, out, err))
             deadline = time.monotonic() + timeout
             for proc, out, err in procs:

@@ -7,13 +7,13 @@ and set HF_HUB_OFFLINE=1 before anything imports TensorFlow or Gradio. Here:
   output layer's gain raised so that the random pictures are colourful, and fake held-out metrics;
 * ``app_url`` serves the app in-process (``build_app`` + ``launch(prevent_thread_lock=True)``) on a free port,
   once per session, for both test files;
+* ``browser`` is Debian's Chromium driven by Playwright, for the browser tests;
 * :func:`bad_inputs` writes the awkward files every endpoint must survive.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import os
 import struct
 import zlib
@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from benchmarks.serving import free_port, wait_http
+from benchmarks.serving import free_port, queue_call, wait_http
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
@@ -146,24 +146,16 @@ def app_url(app_server) -> str:
 
 #: The hint-aware app: sketch and colorize only, every generator taking hints (see make_weights).
 HINT_MODELS = [(t, a) for t in ("sketch", "colorize") for a in ALL_ARCHS]
-_HINT_APP: dict = {}
 
 
 @pytest.fixture(scope="session")
 def hint_app(tmp_path_factory):
-    """{"url", "weights", "demo"}: the app with hint-aware tiny models, served once per session (this fixture is
-    imported by two test files, so the server is cached here rather than by pytest)."""
-    created = not _HINT_APP
-    if created:
-        weights = make_weights(tmp_path_factory.mktemp("hint_weights"), HINT_MODELS, hints=True)
-        demo, url = serve(weights)
-        _HINT_APP.update(url=url, weights=weights, demo=demo)
-    yield _HINT_APP
-    if created:
-        demo = _HINT_APP.pop("demo")
-        settle(demo)
-        demo.close()
-        _HINT_APP.clear()
+    """{"url", "weights", "demo"}: the app with hint-aware tiny models, served once per session."""
+    weights = make_weights(tmp_path_factory.mktemp("hint_weights"), HINT_MODELS, hints=True)
+    demo, url = serve(weights)
+    yield {"url": url, "weights": weights, "demo": demo}
+    settle(demo)
+    demo.close()
 
 
 def in_sketch_picture(drawing_img: Image.Image, x: float, y: float, picture_size, model_size: int = TINY_SIZE):
@@ -175,6 +167,15 @@ def in_sketch_picture(drawing_img: Image.Image, x: float, y: float, picture_size
     side = min(w, h)
     k = side / model_size
     return (w - side) / 2 + (col + 0.5) * k - 0.5, (h - side) / 2 + (row + 0.5) * k - 0.5
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Chromium for the browser tests, one per test module (Playwright's sync API allows one at a time)."""
+    from benchmarks.browser import chromium
+
+    with chromium() as b:
+        yield b
 
 
 @pytest.fixture(scope="session")
@@ -306,32 +307,5 @@ def raw_predict(url: str, api_name: str, data: list, timeout: float = 60) -> tup
     gradio_client keeps only the latest status, so gr.Warning messages ("log" messages) are checked this way.
     Files in ``data`` are given as local paths wrapped in ``{"upload": path}``.
     """
-    import uuid
-
-    import httpx
-
-    config = read_config(url)
-    fn_index = next(i for i, d in enumerate(config["dependencies"]) if d.get("api_name") == api_name)
-    api = url + "gradio_api/"
-    payload = []
-    with httpx.Client(timeout=timeout) as http:
-        for item in data:
-            if isinstance(item, dict) and "upload" in item:
-                p = Path(item["upload"])
-                path = http.post(api + "upload", files={"files": (p.name, p.read_bytes())}).json()[0]
-                item = {"path": path, "orig_name": p.name, "meta": {"_type": "gradio.FileData"}}
-            payload.append(item)
-        session = uuid.uuid4().hex
-        http.post(api + "queue/join", json={"data": payload, "fn_index": fn_index, "session_hash": session,
-                                           "event_data": None, "trigger_id": None}).raise_for_status()
-        messages = []
-        with http.stream("GET", api + "queue/data", params={"session_hash": session}) as stream:
-            for line in stream.iter_lines():
-                if not line.startswith("data:"):
-                    continue
-                msg = json.loads(line[5:])
-                messages.append(msg)
-                if msg.get("msg") == "process_completed":
-                    out = msg.get("output", {})
-                    return (out.get("data") if msg.get("success") else None), messages
-    return None, messages
+    answer = queue_call(url, api_name, data, timeout)
+    return (answer.data if answer.success else None), answer.messages

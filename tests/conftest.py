@@ -172,6 +172,6 @@ def cli_env(**extra) -> dict:
 
 
 # ----------------------------------------------------------------------------------- app test fixtures
-# The app's session fixtures (tiny weights, the in-process server, a gradio_client) live in app_fixtures.py; they
-# are registered here so that test_app_api.py and test_app_browser.py share one server.
-from app_fixtures import app_server, app_url, app_weights, client  # noqa: E402,F401
+# The app's session fixtures (tiny weights, the in-process servers, a gradio_client) and the browser tests' Chromium
+# live in app_fixtures.py; they are registered here so that the test files share one server of each kind.
+from app_fixtures import app_server, app_url, app_weights, browser, client, hint_app  # noqa: E402,F401

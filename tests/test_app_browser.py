@@ -15,22 +15,12 @@ import pytest
 from PIL import Image
 
 from app_fixtures import EXAMPLES, colourfulness
-from benchmarks.browser import ARM_LATENCY, CHROMIUM, stroke
+from benchmarks.browser import ARM_LATENCY, stroke
 
 pytestmark = pytest.mark.timeout(600)
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 TIMEOUT = 60_000  # ms, for conditions that wait on the server (a busy 2-core machine)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
-import uuid
 from pathlib import Path
 
 import httpx
@@ -19,6 +17,7 @@ import pytest
 from PIL import Image
 
 from app_fixtures import drawing, is_plain_sentence, read_config
+from benchmarks.serving import queue_call
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -28,24 +27,8 @@ GENERIC = "upstream Gradio app has raised an exception"
 
 def call(url: str, fn_index: int, data: list, timeout: float = 60) -> tuple[bool, object, str, str]:
     """One event over the queue protocol: (success, output data, error text, the whole raw stream)."""
-    api = url + "gradio_api/"
-    session = uuid.uuid4().hex
-    raw = []
-    with httpx.Client(timeout=timeout) as http:
-        r = http.post(api + "queue/join", json={"data": data, "fn_index": fn_index, "session_hash": session,
-                                               "event_data": None, "trigger_id": None})
-        if r.status_code != 200:
-            return False, None, r.text, r.text
-        with http.stream("GET", api + "queue/data", params={"session_hash": session}) as stream:
-            for line in stream.iter_lines():
-                raw.append(line)
-                if not line.startswith("data:"):
-                    continue
-                msg = json.loads(line[5:])
-                if msg.get("msg") == "process_completed":
-                    out = msg.get("output") or {}
-                    return bool(msg.get("success")), out.get("data"), str(out.get("error")), "\n".join(raw)
-    return False, None, "", "\n".join(raw)
+    answer = queue_call(url, fn_index, data, timeout)
+    return answer.success, answer.data, answer.error, answer.raw
 
 
 def default_value(comp: dict):

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app_fixtures import EXAMPLES, hint_app, in_sketch_picture  # noqa: F401 - hint_app is a fixture
-from benchmarks.browser import ARM_LATENCY, CHROMIUM, stroke
+from app_fixtures import EXAMPLES, in_sketch_picture
+from benchmarks.browser import ARM_LATENCY, stroke
 from test_app_browser import HOUSE, TIMEOUT, fetch, img_src, shot, wait_new_src
 
 pytestmark = pytest.mark.timeout(600)
@@ -28,16 +28,6 @@ RED, BLUE = "#e53935", "#1e4fd8"
 #: Like benchmarks.browser.ARM_LATENCY, for the Colorize tab: the hint canvas's pointerup → the new preview loaded.
 ARM_PREVIEW = ARM_LATENCY.replace("#sketch-pad canvas", "#col-canvas canvas").replace("#sketch-picture",
                                                                                        "#col-preview")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield b
-        b.close()
 
 
 def open_page(browser, url):

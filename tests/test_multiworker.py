@@ -7,7 +7,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.local_cluster import free_ports, local_addresses, start_pinned
 from conftest import REPO, cli_env
 
 TINY = ["--image-size", "32", "--base-filters", "4", "--max-filters", "16", "--disc-filters", "4",
@@ -68,36 +68,16 @@ def test_cli_rejects_bad_cluster_flags(tmp_path, capsys):
 
 
 # ------------------------------------------------------------------------------------------ two workers
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
-def _cores() -> list[int]:
-    cores = sorted(os.sched_getaffinity(0))
-    return cores if len(cores) > 1 else cores * 2
-
-
 class Worker:
     """One ``python -m pix2pix_demo train`` worker process, pinned to one core, with its own TMPDIR."""
 
-    def __init__(self, index: int, ports: list[int], args: list[str], folder: Path, name: str):
+    def __init__(self, index: int, addresses: list[str], args: list[str], folder: Path, name: str):
         self.index, self.tmp = index, folder / f"{name}-tmp{index}"
         self.tmp.mkdir(parents=True)
         self.out, self.err = folder / f"{name}-{index}.out", folder / f"{name}-{index}.err"
-        cluster = ",".join(f"127.0.0.1:{p}" for p in ports)
-        core = _cores()[index]
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "pix2pix_demo", *args, "--cluster", cluster, "--worker-index", str(index),
-             "--cluster-timeout", "90"],
-            cwd=REPO, env=cli_env(TMPDIR=self.tmp), stdout=self.out.open("w"), stderr=self.err.open("w"))
-        os.sched_setaffinity(self.proc.pid, {core})  # before it starts any thread: they all inherit it
+        self.proc = start_pinned(
+            [sys.executable, "-m", "pix2pix_demo", *args, "--cluster", ",".join(addresses), "--worker-index",
+             str(index), "--cluster-timeout", "90"], index, self.out, self.err, cli_env(TMPDIR=self.tmp), REPO)
 
     def log(self) -> str:
         return self.err.read_text()
@@ -112,8 +92,8 @@ class Worker:
 
 
 def _cluster(args, folder: Path, name: str) -> list[Worker]:
-    ports = _free_ports(2)
-    return [Worker(i, ports, args, folder, name) for i in range(2)]
+    addresses = local_addresses(2)
+    return [Worker(i, addresses, args, folder, name) for i in range(2)]
 
 
 def _finish(workers: list[Worker], timeout: float = 150) -> list[int]:
@@ -197,7 +177,7 @@ def test_two_workers_train_identically_and_resume_after_the_chief_is_killed(emoj
 
 @pytest.mark.timeout(120)
 def test_a_worker_alone_fails_in_time_naming_the_address_it_waited_for(emoji_dir, tmp_path):
-    port0, port1 = _free_ports(2)
+    port0, port1 = free_ports(2)
     t0 = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-m", "pix2pix_demo", "train", "--task", "sketch", "--data", str(emoji_dir), "--out",
