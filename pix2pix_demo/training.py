@@ -1,15 +1,25 @@
-"""pix2pix training: a ``keras.Model`` with ``train_step``, callbacks for progress, samples and checkpoints.
+"""pix2pix training runs: :func:`train` runs (or resumes) one in a run folder, on one process or across a cluster.
 
-The objective is the paper's: ``G* = arg min_G max_D  L_cGAN(G, D) + λ·L1(G)`` with λ = 100 by default, both networks
-trained with Adam(2e-4, β1 = 0.5). Training runs under a ``tf.distribute`` strategy, so the same code runs on one
-CPU, on several local devices (``devices``: MirroredStrategy) or on several workers, one process per machine or per
-core, when the ``TF_CONFIG`` environment variable describes a cluster (MultiWorkerMirroredStrategy, see
-:mod:`pix2pix_demo.cluster`: the global batch is split over the workers, each reads its own shard of the training
-images, and only the chief writes the run folder).
+Training runs under a ``tf.distribute`` strategy, so the same code runs on one CPU, on several local devices
+(``devices``: MirroredStrategy) or on several workers, one process per machine or per core, when the ``TF_CONFIG``
+environment variable describes a cluster (MultiWorkerMirroredStrategy, see :mod:`pix2pix_demo.cluster`: the global
+batch is split over the workers, each reads its own shard of the training images, and only the chief writes the run
+folder). After the last step the generator's BatchNorm statistics are recomputed (:func:`recalibrate_batchnorm`),
+the model is evaluated on the validation split and exported.
+
+The run is split in three modules, each read on its own:
+
+* :mod:`pix2pix_demo.gan`: the settings (:class:`TrainConfig`), the GAN and its losses (:class:`Pix2Pix`), and
+  :func:`build_gan`;
+* :mod:`pix2pix_demo.callbacks`: progress, TensorBoard, sample grids and checkpoints during ``fit``;
+* this module: the run folder, the strategy, the loop around ``fit``, resuming and exporting.
+
+Those modules' names stay importable from here (``from pix2pix_demo.training import TrainConfig, build_gan``).
 
 A run folder holds::
 
     run.json             the arguments, so --resume continues the same run
+    run_history.json     each session's steps and wall time
     checkpoints/         tf.train.CheckpointManager: models, optimisers, step (every N steps and on SIGINT/SIGTERM)
     logs/                TensorBoard scalars and sample images
     samples/             step_000500.png: input | output | target grids
@@ -18,299 +28,36 @@ A run folder holds::
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import shutil
-import signal
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import keras
-import numpy as np
 import tensorflow as tf
-from PIL import Image
 
 from . import cluster as cluster_mod
 from . import data as data_mod
-from .evaluation import evaluate_arrays, predict
-from .models import GeneratorConfig, build_discriminator, build_generator
-from .progress import Progress
-from .tasks import TASKS, Task, get_task
+from .callbacks import (  # noqa: F401 - StepCallback, STOP_CHECK_EVERY and make_grid: importable from here as before
+    STOP_CHECK_EVERY,
+    Checkpointer,
+    ProgressBar,
+    SampleGrid,
+    StepCallback,
+    TensorBoardLogger,
+    make_grid,
+)
+from .evaluation import evaluate_arrays
+from .gan import Pix2Pix, TrainConfig, build_gan
+from .tasks import TASKS, get_task
 
 log = logging.getLogger(__name__)
 
 
-class Pix2Pix(keras.Model):
-    """The conditional GAN: a generator G and a PatchGAN discriminator D, trained together."""
-
-    def __init__(self, generator: keras.Model, discriminator: keras.Model, l1_lambda: float = 100.0, **kwargs):
-        super().__init__(**kwargs)
-        self.generator = generator
-        self.discriminator = discriminator
-        self.l1_lambda = l1_lambda
-        self.bce = keras.losses.BinaryCrossentropy(from_logits=True, reduction="none")
-        self.trackers = {k: keras.metrics.Mean(name=k) for k in ("g_loss", "g_gan", "l1", "d_loss")}
-
-    def compile(self, g_optimizer, d_optimizer, **kwargs):
-        super().compile(**kwargs)
-        self.g_optimizer = g_optimizer
-        self.d_optimizer = d_optimizer
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
-
-    def call(self, x, training=False):
-        return self.generator(x, training=training)
-
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        # Before fitting, Keras builds the model on a first batch that it averages over the replicas with
-        # strategy.reduce, which under MultiWorkerMirroredStrategy takes one tensor, not an (input, target) pair.
-        # The pair's shapes are known: build on those instead.
-        if iterator is not None and isinstance(self.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
-            iterator, data_batch = None, (keras.KerasTensor((None, *self.generator.input_shape[1:])),
-                                          keras.KerasTensor((None, *self.generator.output_shape[1:])))
-        return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
-
-    def _mean(self, per_example):
-        # Average over this replica's batch, then divide by the replica count: the gradients are summed across
-        # replicas, which gives the mean over the global batch.
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        return tf.reduce_mean(per_example) / replicas
-
-    def train_step(self, batch):
-        x, y = batch
-        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            # Under a mixed-precision policy the networks compute in bfloat16/float16; losses stay in float32.
-            fake = tf.cast(self.generator(x, training=True), y.dtype)
-            d_real = tf.cast(self.discriminator([x, y], training=True), tf.float32)
-            d_fake = tf.cast(self.discriminator([x, fake], training=True), tf.float32)
-            g_gan = self._mean(self.bce(tf.ones_like(d_fake), d_fake))
-            l1 = self._mean(tf.abs(y - fake))
-            g_loss = g_gan + self.l1_lambda * l1
-            d_loss = self._mean(self.bce(tf.ones_like(d_real), d_real)) + \
-                self._mean(self.bce(tf.zeros_like(d_fake), d_fake))
-        g_vars, d_vars = self.generator.trainable_variables, self.discriminator.trainable_variables
-        self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
-        self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        for name, value in (("g_loss", g_loss), ("g_gan", g_gan), ("l1", l1), ("d_loss", d_loss)):
-            self.trackers[name].update_state(value * replicas)
-        logs = {k: m.result() for k, m in self.trackers.items()}
-        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
-            # Keras averages a multi-worker step's outputs over all replicas along axis 0, which a scalar lacks.
-            logs = {k: tf.reshape(v, [1]) for k, v in logs.items()}
-        return logs
-
-
-@dataclass
-class TrainConfig:
-    """Everything that defines a training run (saved as ``run.json``)."""
-
-    task: str
-    arch: str = "unet"
-    data: str = ""
-    steps: int = 2000
-    batch_size: int = 4
-    image_size: int | None = None  # None: the task's default
-    base_filters: int = 32
-    max_filters: int = 256
-    num_levels: int | None = None
-    alpha: float = 0.35
-    disc_filters: int = 64  # PatchGAN base width (64 in the paper); the shipped small models use 32
-    lr: float = 2e-4
-    beta_1: float = 0.5
-    l1_lambda: float = 100.0
-    val_fraction: float = 0.1
-    direction: str | None = None
-    layout: str = "auto"
-    seed: int = 0
-    checkpoint_every: int = 250
-    sample_every: int = 250
-    log_every: int = 25
-    keep_checkpoints: int = 2
-    bn_recalibration_batches: int = 100
-    max_images: int | None = None
-    weights_dtype: str = "float16"
-    #: Keras dtype policy while training: "float32", or "mixed_bfloat16" (1.6× faster steps on this AVX-512 BF16
-    #: CPU in `benchmarks`; the shipped models were trained in float32). Exported weights are the same either way.
-    precision: str = "float32"
-    #: Batch-normalise the innermost encoder layer, as the TensorFlow tutorial does (the paper's code does not).
-    #: Runs saved before this setting existed used it, so a ``run.json`` without the key reads as True.
-    bottleneck_norm: bool = False
-    #: Colour hints (pix2pix_demo.hints): the generator also gets hint colours and their mask, sampled from the
-    #: target during training; with no hints it is the automatic model. Sketch and colorize only.
-    hints: bool = False
-    extra: dict = field(default_factory=dict)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
-        """Read a saved ``run.json``; settings this version no longer has are ignored with a warning."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        if set(d) - known:
-            log.warning("ignoring unknown run settings: %s", ", ".join(sorted(set(d) - known)))
-        d = {"bottleneck_norm": True} | d
-        return cls(**{k: v for k, v in d.items() if k in known})
-
-    def generator_config(self, task: Task) -> GeneratorConfig:
-        return GeneratorConfig(arch=self.arch, image_size=self.image_size or task.image_size,
-                               in_channels=data_mod.input_channels(task, self.hints),
-                               out_channels=task.out_channels,
-                               base_filters=self.base_filters, max_filters=self.max_filters,
-                               num_levels=self.num_levels, alpha=self.alpha, bottleneck_norm=self.bottleneck_norm)
-
-
-def build_gan(cfg: TrainConfig, task: Task) -> Pix2Pix:
-    """The generator and PatchGAN of ``cfg``, built under its precision policy, in a compiled :class:`Pix2Pix`.
-
-    Call it inside a ``tf.distribute`` strategy's scope to train under that strategy.
-    """
-    keras.mixed_precision.set_global_policy(cfg.precision)  # layers keep the policy they were built with
-    try:
-        gcfg = cfg.generator_config(task)
-        generator = build_generator(gcfg)
-        discriminator = build_discriminator(gcfg.in_channels, task.out_channels, gcfg.image_size, cfg.disc_filters)
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
-    gan = Pix2Pix(generator, discriminator, cfg.l1_lambda)
-    gan.compile(keras.optimizers.Adam(cfg.lr, beta_1=cfg.beta_1), keras.optimizers.Adam(cfg.lr, beta_1=cfg.beta_1))
-    return gan
-
-
-# -------------------------------------------------------------------------------------------- callbacks
-class StepCallback(keras.callbacks.Callback):
-    """Base for callbacks that act on the global step (the generator optimiser's iteration count)."""
-
-    def __init__(self, every: int):
-        super().__init__()
-        self.every = every
-
-    @property
-    def step(self) -> int:
-        return int(self.model.g_optimizer.iterations.numpy())
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.every and self.step % self.every == 0:
-            self.act(logs or {})
-
-    def act(self, logs):
-        raise NotImplementedError
-
-
-class ProgressBar(StepCallback):
-    """One progress bar over the whole run, with the losses and an ETA (:class:`~pix2pix_demo.progress.Progress`)."""
-
-    def __init__(self, total: int, every: int = 1):
-        super().__init__(every)
-        self.total = total
-        self.bar = None
-
-    def on_train_begin(self, logs=None):
-        self.bar = Progress(self.total, "step", initial=self.step)
-
-    def act(self, logs):
-        self.bar.update(self.step, logs)
-
-    def on_train_end(self, logs=None):
-        self.bar.close()
-
-
-class TensorBoardLogger(StepCallback):
-    """TensorBoard scalars every ``every`` steps (losses, learning rate, images/s)."""
-
-    def __init__(self, logdir: Path, every: int, batch_size: int):
-        super().__init__(every)
-        self.writer = tf.summary.create_file_writer(str(logdir))
-        self.batch_size = batch_size
-        self.last = None
-
-    def act(self, logs):
-        now = time.perf_counter()
-        with self.writer.as_default(step=self.step):
-            for k, v in logs.items():
-                tf.summary.scalar(f"train/{k}", float(v))
-            if self.last is not None:
-                tf.summary.scalar("train/images_per_second", self.every * self.batch_size / (now - self.last[1]))
-        self.last = (self.step, now)
-        self.writer.flush()
-
-
-class SampleGrid(StepCallback):
-    """Every ``every`` steps: a PNG grid of input | output | target rows, plus validation L1, in TensorBoard."""
-
-    def __init__(self, task: Task, val_x, val_y, out_dir: Path, writer, every: int, rows: int = 4):
-        super().__init__(every)
-        self.task, self.x, self.y = task, val_x[:rows], val_y[:rows]
-        self.val_x, self.val_y = val_x, val_y
-        self.out_dir, self.writer = out_dir, writer
-
-    def act(self, logs):
-        grid = make_grid(self.task, self.x, predict(self.model.generator, self.x), self.y)
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(grid).save(self.out_dir / f"step_{self.step:06d}.png")
-        val_l1 = float(np.mean(np.abs(predict(self.model.generator, self.val_x) - self.val_y)))
-        with self.writer.as_default(step=self.step):
-            tf.summary.image("samples", grid[None], max_outputs=1)
-            tf.summary.scalar("val/l1", val_l1)
-        self.writer.flush()
-
-
-#: In a cluster, the workers compare notes on SIGINT/SIGTERM every this many steps (a one-number all-reduce).
-STOP_CHECK_EVERY = 10
-
-
-class Checkpointer(StepCallback):
-    """Checkpoints every ``every`` steps and when SIGINT or SIGTERM arrives (then training stops cleanly).
-
-    In a cluster (``agree``: :meth:`~pix2pix_demo.cluster.Collectives.any`) the workers must stop at the same step,
-    or the one still training would wait for the others' gradients: a signal on any worker stops them all at the
-    next multiple of :data:`STOP_CHECK_EVERY` steps, with a checkpoint.
-    """
-
-    def __init__(self, manager: tf.train.CheckpointManager, every: int, total: int, agree=None):
-        super().__init__(every)
-        self.manager, self.total, self.agree = manager, total, agree
-        self.signal = None
-        self._old = {}
-
-    def on_train_begin(self, logs=None):
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            self._old[sig] = signal.signal(sig, self._handle)
-
-    def _handle(self, signum, frame):
-        self.signal = signum
-
-    def on_train_batch_end(self, batch, logs=None):
-        super().on_train_batch_end(batch, logs)
-        stop = self.signal is not None
-        if self.agree is not None:
-            stop = self.step % STOP_CHECK_EVERY == 0 and self.agree(stop)
-        if stop or self.step >= self.total:
-            self.act(logs)
-            self.model.stop_training = True
-
-    def act(self, logs):
-        self.manager.save(checkpoint_number=self.step)
-
-    def on_train_end(self, logs=None):
-        for sig, handler in self._old.items():
-            signal.signal(sig, handler)
-
-
 # --------------------------------------------------------------------------------------------- helpers
-def make_grid(task: Task, x, y_pred, y_true) -> np.ndarray:
-    """Rows of input | output | target as one uint8 RGB image."""
-    rows = []
-    for xi, pi, ti in zip(x, y_pred, y_true):
-        xin = np.clip((xi + 1.0) * 127.5, 0, 255).astype(np.uint8)
-        xin = np.repeat(xin[..., :1], 3, -1) if xin.shape[-1] != 3 else xin
-        rows.append(np.concatenate([xin, task.decode(xi, pi), task.decode(xi, ti)], 1))
-    return np.concatenate(rows, 0)
-
-
 def _sublayers(layer):
     for sub in getattr(layer, "layers", []):
         yield sub

@@ -279,12 +279,13 @@ DISTRIBUTED_SCRIPT = textwrap.dedent("""
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
+    import pix2pix_demo.gan as G
     import pix2pix_demo.training as T
 
     # Watch train(devices=2) from the outside: the strategy it picks, the networks it builds (with their initial
     # weights) and the losses the callbacks see.
     seen = {"nets": [], "logs": []}
-    _strategy, _build_g, _build_d, _act = T._strategy, T.build_generator, T.build_discriminator, T.Checkpointer.act
+    _strategy, _build_g, _build_d, _act = T._strategy, G.build_generator, G.build_discriminator, T.Checkpointer.act
 
     def strategy(devices):
         s = _strategy(devices)
@@ -302,7 +303,7 @@ DISTRIBUTED_SCRIPT = textwrap.dedent("""
         seen["logs"].append({k: float(v) for k, v in (logs or {}).items()})
         return _act(self, logs)
 
-    T._strategy, T.build_generator, T.build_discriminator = strategy, recorded(_build_g), recorded(_build_d)
+    T._strategy, G.build_generator, G.build_discriminator = strategy, recorded(_build_g), recorded(_build_d)
     T.Checkpointer.act = act
 
     cfg = T.TrainConfig(task="day2night", data=sys.argv[1], steps=3, batch_size=4, image_size=32, base_filters=4,
