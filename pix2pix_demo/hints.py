@@ -131,3 +131,8 @@ def parse(hints, max_count: int = 200) -> list[Hint]:
             raise HintError("A hint's x and y must be numbers (pixels of the input image).")
         out.append(Hint(float(x), float(y), parse_colour(colour)))
     return out
+
+
+def scaled(hints: list[Hint], sx: float, sy: float) -> list[Hint]:
+    """``hints`` for the same picture scaled by (sx, sy): pixel centres map to pixel centres."""
+    return [Hint((h.x + 0.5) * sx - 0.5, (h.y + 0.5) * sy - 0.5, h.rgb) for h in hints]

@@ -43,7 +43,8 @@ def open_image(src, max_pixels: int = MAX_PIXELS, name: str | None = None) -> Im
 
 def open_fitted(src, fit_pixels: int | None = None, max_pixels: int = MAX_PIXELS, name: str | None = None,
                 before_decode=None) -> tuple[Image.Image, tuple[int, int]]:
-    """:func:`open_image`, scaled down to at most ``fit_pixels`` pixels; returns (image, original size).
+    """:func:`open_image`, scaled down to at most ``fit_pixels`` pixels; returns (image, original size), the size
+    being the file's own as it is shown (after its EXIF rotation), before any scaling.
 
     A large image is never held at full size when the format allows less: a JPEG is decoded at 1/2, 1/4 or 1/8
     scale (``Image.draft``), and the rest is shrunk before it is turned into RGB. ``before_decode(pixels)`` is
@@ -84,7 +85,10 @@ def open_fitted(src, fit_pixels: int | None = None, max_pixels: int = MAX_PIXELS
     try:
         img.seek(0)
         img.load()
+        stored = img.size
         img = ImageOps.exif_transpose(img)
+        if img.size != stored:  # rotated by a quarter turn to be shown upright
+            size = (size[1], size[0])
         if fit_pixels and img.mode in ("L", "RGB", "RGBA", "LA"):
             img = downscale_to(img, fit_pixels)  # before to_rgb: a gray or RGBA image is not copied at full size
         img = to_rgb(img)

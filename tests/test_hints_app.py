@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app_fixtures import hint_app  # noqa: F401 - a fixture
 from app_fixtures import drawing, in_sketch_picture, is_plain_sentence, photo, read_config
 from test_app_hostile import NOT_ARRIVED, call, default_value, image_events
 
@@ -229,6 +228,44 @@ def test_colorize_live_previews_at_reduced_size(hint_client, tmp_path):
         here = patch_mean(img, 800 * s, 600 * s, 3)
         assert towards(here, RED) > 0.8, here
         assert "1 colour point" in note
+
+
+def test_hints_stay_in_the_uploads_own_pixels_when_it_is_scaled_down(hint_app, tmp_path):
+    """An upload over the app's pixel limit is scaled down (here to half its sides) before the model sees it; the
+    hints, given in the upload's own pixels, move with it: /colorize, the hint canvas and its preview, /sketch."""
+    from app_fixtures import settle
+
+    from pix2pix_demo.imaging import rgb_to_lab
+    from pix2pix_demo.ui import build_app
+    from pix2pix_demo.ui.inputs import load_upload
+
+    limit = 320 * 240
+    demo = build_app(hint_app["weights"], max_upload_pixels=limit)
+    try:
+        handler = {fn.api_name: fn.fn for fn in demo.fns.values()}
+        big = tmp_path / "big.jpg"
+        photo(640, 480).convert("L").save(big, quality=92)
+        hints = [{"x": 201, "y": 161, "color": hex_of(BLUE)}]  # (100.25, 80.25) once scaled to 320 × 240
+        after, _ = handler["colorize"](str(big), hints)
+        lab = rgb_to_lab(np.asarray(open_out(after)))
+        assert lab.shape[:2] == (240, 320)
+        assert lab[76:85, 96:105, 2].mean() < -15, "blue around the hint, scaled with the photo"
+        assert np.abs(lab[157:166, 197:206, 1:]).mean() < 3, "not at the hint's unscaled position"
+        canvas = handler["colorize_start"](str(big))[0]
+        assert (canvas["width"], canvas["height"]) == (640, 480), "the canvas works in the upload's pixels"
+        preview, _ = handler["colorize_live"](str(big), {"hints": hints})
+        lab = rgb_to_lab(np.asarray(open_out(preview)))
+        assert lab.shape[:2] == (240, 320) and lab[76:85, 96:105, 2].mean() < -15
+
+        house = tmp_path / "house.png"
+        drawing((640, 480), (120, 80, 520, 400), 8).save(house)
+        picture = open_out(handler["sketch"](str(house), [{"x": 321, "y": 301, "color": hex_of(BLUE)}]))
+        assert picture.size == (320, 240)
+        here = patch_mean(picture, *in_sketch_picture(load_upload(str(house), max_pixels=limit), 160, 150,
+                                                      picture.size))
+        assert towards(here, BLUE) > 0.9 and here[2] - here[0] > 80, here
+    finally:
+        settle(demo)
 
 
 def test_compare_gives_the_hints_to_every_generator(hint_client, files):

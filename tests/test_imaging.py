@@ -101,6 +101,18 @@ def test_exif_orientation_is_applied(tmp_path):
     assert a[-3, 10, 0] < 80
 
 
+def test_open_fitted_gives_the_original_size_as_shown(tmp_path):
+    """The size it returns is the file's own, before scaling down, and upright (after the EXIF rotation)."""
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise to display
+    path = tmp_path / "rotated.jpg"
+    Image.new("RGB", (400, 200), (0, 128, 0)).save(path, exif=exif, quality=95)
+    img, size = imaging.open_fitted(path, fit_pixels=20_000)
+    assert size == (200, 400)
+    assert img.width * img.height <= 20_000 and img.height == 2 * img.width
+    assert imaging.open_fitted(path)[1] == (200, 400) == open_image(path).size
+
+
 def test_animated_gif_gives_the_first_frame(tmp_path):
     frames = [Image.new("RGB", (16, 12), c) for c in [(255, 0, 0), (0, 0, 255), (0, 255, 0)]]
     path = tmp_path / "anim.gif"

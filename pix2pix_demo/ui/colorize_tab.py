@@ -14,9 +14,9 @@ import gradio as gr
 
 from ..tasks import TASKS
 from .common import examples, group, notice_box, notice_or_none
-from .hint_canvas import (COPY_HINTS, LIVE, PreviewCache, canvas_hints, canvas_photo, hint_canvas, no_hints_note,
-                          scaled)
-from .inputs import checked_hints, friendly, guard_choice, hints_input, image_input, load_upload, suffix
+from ..hints import scaled
+from .hint_canvas import COPY_HINTS, LIVE, PreviewCache, canvas_hints, canvas_photo, hint_canvas, no_hints_note
+from .inputs import checked_hints, fit_hints, friendly, guard_choice, hints_input, image_input, load_upload_sized, suffix
 from .model_zoo import ModelZoo
 from .outputs import Results, gray, is_colour, shown_as_uploaded
 
@@ -36,10 +36,11 @@ def colorize_tab(zoo: ModelZoo, results: Results):
         pixels."""
         tr = zoo.require("colorize")
         user_hints = checked_hints(hints)
-        img = load_upload(image, "a photo", zoo.max_upload_pixels)
+        img, size = load_upload_sized(image, "a photo", zoo.max_upload_pixels)
         colour = is_colour(img)
         gray_img = gray(img)
-        out = tr(img, hints=user_hints)  # the task takes the photo's luminance: the same gray as shown
+        # the task takes the photo's luminance: the same gray as shown
+        out = tr(img, hints=fit_hints(user_hints, size, img))
         jpeg = suffix(image) in (".jpg", ".jpeg")
         after = results.save(out, "colorized", jpeg)
         state = {"gray": results.save(gray_img, "gray", jpeg), "after": after, "colour": colour,
@@ -55,8 +56,8 @@ def colorize_tab(zoo: ModelZoo, results: Results):
         """(the colorized photo at preview size, ms), the hints given in the photo's own pixels."""
         tr = zoo.require("colorize")
         t0 = time.perf_counter()
-        small, (w, h) = previews.get(image) or previews.put(image, load_upload(image, "a photo",
-                                                                               zoo.max_upload_pixels))
+        small, (w, h) = previews.get(image) or previews.put(image, *load_upload_sized(image, "a photo",
+                                                                                      zoo.max_upload_pixels))
         out = tr(small, hints=scaled(user_hints, small.width / w, small.height / h))
         return results.save(out, "preview", jpeg=True, quality=90), (time.perf_counter() - t0) * 1000
 
@@ -66,7 +67,7 @@ def colorize_tab(zoo: ModelZoo, results: Results):
         full-size result yet."""
         if image is None:
             return None, None, "", None, None
-        small, size = previews.put(image, load_upload(image, "a photo", zoo.max_upload_pixels))
+        small, size = previews.put(image, *load_upload_sized(image, "a photo", zoo.max_upload_pixels))
         path, ms = preview(image, [])
         note = (f"Colorized in {ms:.0f} ms without hints. Click or paint on the gray photo to say which colour goes "
                 f"where.")

@@ -28,6 +28,7 @@ from PIL import Image
 
 from .. import hints as hint_mod
 from .. import imaging
+from ..hints import scaled  # noqa: F401 - importable from here as before
 from ..tasks import TASKS
 from .inputs import checked_hints
 from .pad import MAX_PAD_HINTS, static_text
@@ -88,11 +89,6 @@ def canvas_hints(value) -> list[hint_mod.Hint] | None:
     return checked_hints(value["hints"])
 
 
-def scaled(hints: list[hint_mod.Hint], sx: float, sy: float) -> list[hint_mod.Hint]:
-    """``hints`` for the same picture scaled by (sx, sy): pixel centres map to pixel centres."""
-    return [hint_mod.Hint((h.x + 0.5) * sx - 0.5, (h.y + 0.5) * sy - 0.5, h.rgb) for h in hints]
-
-
 def hints_json(hints: list[hint_mod.Hint]) -> list[dict]:
     return [{"x": h.x, "y": h.y, "color": "#%02x%02x%02x" % h.rgb} for h in hints]
 
@@ -127,9 +123,10 @@ class PreviewCache:
             self._items.move_to_end(k)
             return self._items[k]
 
-    def put(self, src, img: Image.Image) -> tuple[Image.Image, tuple[int, int]]:
-        """Remember ``img`` (the photo as loaded) at preview size; returns (preview, full size)."""
-        entry = (imaging.downscale_to(img, PREVIEW_PIXELS), img.size)
+    def put(self, src, img: Image.Image, size: tuple[int, int] | None = None) -> tuple[Image.Image, tuple[int, int]]:
+        """Remember ``img`` (the photo as loaded) at preview size; returns (preview, full size). ``size``: the
+        upload's own size, when ``img`` was scaled down while loading (hints are in the upload's pixels)."""
+        entry = (imaging.downscale_to(img, PREVIEW_PIXELS), tuple(size or img.size))
         k = self.key(src)
         if k is not None:
             with self._lock:

@@ -20,9 +20,10 @@ import os
 from pathlib import Path
 
 import gradio as gr
+from PIL import Image
 
 from .. import imaging
-from ..hints import HintError, parse
+from ..hints import Hint, HintError, parse, scaled
 from .budget import MemoryBudget, run_low_priority
 
 log = logging.getLogger(__name__)
@@ -164,6 +165,13 @@ def load_upload(src, what: str = "an image", max_pixels: int = MAX_UPLOAD_PIXELS
     with a warning, while decoding where the format allows. What decoding and processing it will take is taken from
     ``budget`` first (and waited for).
     """
+    return load_upload_sized(src, what, max_pixels, budget)[0]
+
+
+def load_upload_sized(src, what: str = "an image", max_pixels: int = MAX_UPLOAD_PIXELS,
+                      budget: MemoryBudget = BUDGET) -> tuple[Image.Image, tuple[int, int]]:
+    """:func:`load_upload`, and the upload's own size (as shown, after its EXIF rotation): larger than the image's
+    when it was scaled down. Hints come in the upload's own pixels: :func:`fit_hints` moves them onto the image."""
     if src is None or (isinstance(src, str) and not src):
         raise gr.Error(f"Please upload {what} first.", print_exception=False)
     if not isinstance(src, (str, Path, bytes, bytearray)):
@@ -181,7 +189,15 @@ def load_upload(src, what: str = "an image", max_pixels: int = MAX_UPLOAD_PIXELS
     if (w, h) != img.size and w * h > max_pixels:
         gr.Warning(f"The image is {w}×{h} pixels ({w * h / 1e6:.1f} megapixels): it was scaled down to "
                    f"{img.width}×{img.height}, as the limit is {max_pixels / 1e6:g} megapixels.")
-    return img
+    return img, (w, h)
+
+
+def fit_hints(hints: list[Hint], size: tuple[int, int], img: Image.Image) -> list[Hint]:
+    """``hints`` given in the pixels of an upload of ``size`` (its own size), in the pixels of ``img``, the upload as
+    loaded: the same hints unless it was scaled down (see :func:`load_upload_sized`)."""
+    if not hints or tuple(size) == img.size:
+        return hints
+    return scaled(hints, img.width / size[0], img.height / size[1])
 
 
 def decode_data_url(value, what: str = "drawing") -> bytes:

@@ -14,7 +14,15 @@ from .. import imaging
 from ..tasks import TASKS
 from .common import examples, group, notice_box, notice_or_none
 from .hint_canvas import no_hints_note
-from .inputs import checked_hints, friendly, hints_input, image_input, load_upload
+from .inputs import (
+    checked_hints,
+    fit_hints,
+    friendly,
+    hints_input,
+    image_input,
+    load_upload,
+    load_upload_sized,
+)
 from .model_zoo import ModelZoo
 from .outputs import Results, to_uint8_gray
 from .pad import PAD_PEN, PAD_SIZE, pad, pad_value
@@ -75,7 +83,8 @@ def sketch_tab(zoo: ModelZoo, results: Results):
         ``hints``: colour hints for a hint-aware model, [{"x": X, "y": Y, "color": "#rrggbb"}, …] in the drawing's
         pixels."""
         user_hints = checked_hints(hints)
-        out = translate(load_upload(drawing, "a drawing", zoo.max_upload_pixels), user_hints)
+        img, size = load_upload_sized(drawing, "a drawing", zoo.max_upload_pixels)
+        out = translate(img, fit_hints(user_hints, size, img))
         if out is None:
             raise gr.Error("The drawing is empty: draw some dark lines on a light background.", print_exception=False)
         return results.save(out[0], "picture", jpeg=False)
