@@ -57,6 +57,19 @@ def emoji_credits(data_root: Path) -> str:
     return "\n".join(rows or [f"| {n} | {lic} | {a} |" for n, (lic, a) in EMOJI_SETS.items()])
 
 
+def clipart_credits(data_root: Path) -> str:
+    """Credit lines for the clip-art sources of ``data_root/MANIFEST.json`` (``data build``), "" without one."""
+    path = data_root / "MANIFEST.json"
+    if not path.exists():
+        return ""
+    sources = json.loads(path.read_text(encoding="utf-8")).get("sources", {})
+    lines = [f"  - {s['label']}: {s['items']} pictures"
+             + (f" (held out, never trained on: {', '.join(s['heldout'])})" if s.get("heldout") else "")
+             + f", {s['licence']}, {s['credit']}" for s in sources.values() if s.get("kind") in ("clipart", "stamps")]
+    return ("- **sketch, clip art** (`data build`; on white 256 px squares, line drawings made as for the emoji):\n"
+            + "\n".join(lines)) if lines else ""
+
+
 def _fmt(v, spec: str = ".2f") -> str:
     return format(v, spec) if isinstance(v, (int, float)) else "—"
 
@@ -196,6 +209,7 @@ def write_card(weights, data_root, cache="cache") -> Path:
     n_photos = len(list(photos.glob("*.jpg"))) if photos.is_dir() else 0
     card = CARD.format(heldout=heldout_section(heldout, data_root), table=table, sheets=sheets,
                        emoji=emoji_credits(data_root), photos=photo_credits(data_root), n_photos=n_photos,
+                       clipart=clipart_credits(data_root),
                        recipes=recipes, commands="\n".join(commands), pairs=pairs)
     path = weights / "README.md"
     path.write_text(card)
@@ -244,9 +258,9 @@ accuracy as above.
 |---|---|---|---|---|---|---|---|---|---|---|
 {table}
 
-Reproduce the table: `python -m pix2pix_demo evaluate --task TASK --data DATA` (DATA: `cache/emoji256` for sketch,
-made by `render-emoji`, and `../shared/data/photos` for the others); it evaluates every shipped generator of the
-task, and `--round-trip` adds the round trips. The held-out table: `python -m pix2pix_demo train-all --data DATA
+Reproduce the table: `python -m pix2pix_demo evaluate --task TASK --data DATA` (DATA: `cache/sketch256` for sketch,
+made by `train-all`, and the data folder's `photos/` for the others); it evaluates every shipped generator of the
+task, `--hints 0 1 2 5 10 20` adds the hints curve, and `--round-trip` adds the round trips. The held-out table: `python -m pix2pix_demo train-all --data DATA
 --card-only` with DATA from `data build` (`evaluate --task TASK --data DATA/heldout/photos --split all` gives a
 photo task's held-out numbers alone). Forward ms is the median batch-1 latency measured at the end of each
 training run on the 2-core CPU, some while other jobs shared it; `python -m benchmarks` measures every model on a
@@ -289,6 +303,7 @@ How each task makes its training pairs (from `pix2pix_demo.tasks`):
 
   Twemoji graphics © Twitter, Inc. and other contributors, CC-BY-4.0. Noto Emoji © Google, Apache-2.0. Fluent Emoji
   © Microsoft, MIT. FxEmoji © Mozilla, Apache-2.0.
+{clipart}
 - **colorize, day2night, night2day**: {n_photos} free-licensed photos (random zoom crops and mirroring):
 
 {photos}

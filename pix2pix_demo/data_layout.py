@@ -226,6 +226,8 @@ def describe(src: Source, version: str) -> str:
     """The source column of SOURCES.tsv."""
     if src.client == "pypi":
         return f"PyPI {src.package} {version} ({src.root})"
+    if src.client == "npm":
+        return f"npm {src.package} {version}"
     return f"Debian package {src.package} {version}" + (" (Qt resource files)" if src.rcc else "")
 
 

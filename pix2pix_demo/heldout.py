@@ -93,8 +93,10 @@ def heldout_sets(task: str, data_root, cache="cache") -> dict[str, Path]:
     ``heldout/``, as ``../shared/data``).
 
     Photo tasks: ``heldout/photos/`` (one whole photo package). Sketch: the held-out emoji artist's sets, rendered
-    like the training sets into ``cache/heldout/emoji256/``, and the held-out clip-art categories, on white squares
-    in ``cache/heldout/clipart256/``; the sketch pairs are made from them as from the training emoji.
+    like the training sets into ``cache/heldout/emoji256/``; that artist's own line art paired with its colour set
+    (``cache/heldout/lineart256/<set>/A`` and ``B``: real drawings, not extracted lines); and the held-out clip-art
+    categories, on white squares in ``cache/heldout/clipart256/``. The sketch pairs of the emoji and the clip art
+    are made from them as from the training emoji.
     """
     root, cache = Path(data_root) / HELDOUT, Path(cache) / HELDOUT
     found: dict[str, Path] = {}
@@ -107,6 +109,11 @@ def heldout_sets(task: str, data_root, cache="cache") -> dict[str, Path]:
     if sets:
         _render_emoji(root / "emoji", cache / "emoji256", sets)
         found[f"emoji: {', '.join(sets)}"] = cache / "emoji256"
+    for art in iconify_sets(root / "lineart"):
+        colour = _colour_set_of(art)
+        if colour and (root / "emoji" / colour / "icons.json").exists():
+            _render_lineart_pairs(root / "lineart" / art, root / "emoji" / colour, cache / "lineart256" / art)
+            found[f"line art: {art} → {colour}"] = cache / "lineart256" / art
     categories = {src.name: sorted(c.name for c in src.iterdir() if c.is_dir())
                   for src in sorted((root / "clipart").glob("*")) if src.is_dir()}
     if any(categories.values()):
@@ -114,6 +121,41 @@ def heldout_sets(task: str, data_root, cache="cache") -> dict[str, Path]:
         found["clip-art: " + "; ".join(f"{s} ({', '.join(c)})" for s, c in categories.items() if c)] = \
             cache / "clipart256"
     return found
+
+
+def _colour_set_of(lineart: str) -> str | None:
+    """The colour emoji set a line-art set of ``data build`` is paired with by icon name."""
+    from .sources import SOURCES
+
+    src = SOURCES.get(lineart)
+    return src.pairs_with if src is not None else None
+
+
+def _render_lineart_pairs(lineart: Path, colour: Path, folder: Path, size: int = 256) -> None:
+    """A designer's line art and its colour picture, icon by icon, as ``folder/A/<name>.png`` (the drawing) and
+    ``folder/B/<name>.png`` (the picture): rendered on white, both cropped to the picture's content as the training
+    pairs are (kept between runs). The drawing becomes canonical strokes when it is encoded, like any drawing."""
+    from . import imaging
+    from .emoji import iter_icons, render_svg
+
+    drawings, pictures = dict(iter_icons(lineart)), dict(iter_icons(colour))
+    (folder / "A").mkdir(parents=True, exist_ok=True)
+    (folder / "B").mkdir(parents=True, exist_ok=True)
+    for name in sorted(drawings.keys() & pictures.keys()):
+        a_path, b_path = folder / "A" / f"{name}.png", folder / "B" / f"{name}.png"
+        if a_path.exists() and b_path.exists():
+            continue
+        try:
+            a, b = (np.asarray(render_svg(svg, size)) for svg in (drawings[name], pictures[name]))
+        except ValueError as err:  # resvg refuses a malformed icon
+            log.warning("skipping %s: %s", name, err)
+            continue
+        box = imaging.content_box(imaging.luminance(b) < 250)
+        if box is None or (a < 128).sum() == 0:
+            continue
+        a, b = (imaging.crop_square(im, box, size) for im in (a, b))
+        Image.fromarray(a).save(a_path)
+        Image.fromarray(b).save(b_path)
 
 
 def _photo_sources(folder: Path) -> str:

@@ -24,6 +24,9 @@ MAX_PIXELS = 100_000_000
 STROKE_WIDTH = 3.0
 #: Fraction of the frame left blank on each side when a drawing is fitted to its content.
 FIT_MARGIN = 0.06
+#: :func:`outline_fills`: a shape is filled when thicker than this many typical strokes, and than this share of
+#: the drawing's side.
+FILL_RATIO, FILL_MIN_WIDTH = 3.0, 0.05
 
 
 class ImageError(ValueError):
@@ -286,13 +289,36 @@ def canonical_sketch(drawing: np.ndarray, size: int = 256, fit: bool = True, wid
             small = resize_array(small, (size, size), Image.Resampling.BOX if small.shape[0] > size
                                  else Image.Resampling.BILINEAR)
     # A low threshold after area-averaging keeps strokes that shrank below a pixel; the skeleton thins the rest.
-    skeleton = skeletonize(small > 0.2)
+    skeleton = skeletonize(outline_fills(small > 0.2))
     if not skeleton.any():
         return np.full((size, size), 255, np.uint8)
     width = width or STROKE_WIDTH * size / 256
     dist = distance_transform_edt(~skeleton)
     stroke = np.clip(width / 2 + 0.5 - dist, 0.0, 1.0)
     return np.round(255 * (1.0 - stroke)).astype(np.uint8)
+
+
+def outline_fills(ink: np.ndarray, ratio: float = FILL_RATIO, min_width: float = FILL_MIN_WIDTH) -> np.ndarray:
+    """Replace the filled areas of a binary drawing by their outlines, keep its lines.
+
+    Designers' line art fills some shapes (pupils, hair, shadows) where a pen drawing or the training drawings
+    (edges of the colour picture) outline them; the skeleton of a filled disc is a dot, of its outline a circle.
+    Filled means thicker than ``ratio`` × the drawing's typical stroke (twice the median distance to the paper along
+    the skeleton) and than ``min_width`` × its side: a drawing made with one pen, however thick, keeps every line.
+    """
+    from scipy.ndimage import binary_erosion, distance_transform_edt
+    from skimage.morphology import skeletonize
+
+    inside = distance_transform_edt(ink)
+    skeleton = skeletonize(ink)
+    if not skeleton.any():
+        return ink
+    half = max(ratio * np.median(inside[skeleton]), min_width * ink.shape[0] / 2)
+    core = inside > half
+    if not core.any():
+        return ink
+    thick = ink & (distance_transform_edt(~core) <= half)  # the shapes that hold a core: an opening by a disc
+    return (ink & ~thick) | (thick & ~binary_erosion(thick))
 
 
 def extract_sketch(rgb: np.ndarray, rng: np.random.Generator | None = None, sigma: float = 1.5,

@@ -253,3 +253,27 @@ def test_card_hints_curve_and_pictures(built, tmp_path):
     # hint strip: 2 pictures × (hint row + 2 generators) rows; 4 hint counts + the target
     assert Image.open(w / "colorize" / "hints.jpg").size == ((len(STRIP_COUNTS) + 1) * 128, 2 * 3 * 128)
     assert "(colorize/hints.jpg)" in card and "(colorize/contact_heldout.jpg)" in card
+
+
+def test_heldout_line_art_pairs(built, weights, tmp_path, monkeypatch):
+    """A held-out artist's own line art, paired by icon name with its colour set, is a held-out sketch source of
+    (drawing, picture) pairs cropped alike; the drawings are the artist's, made canonical when encoded."""
+    root = tmp_path / "data"
+    shutil.copytree(built / "heldout" / "emoji", root / "heldout" / "emoji")
+    _iconify_set(root / "heldout" / "lineart", "heldart", 3)  # heldart-icon-0..2; heldset has heldset-icon-0..3
+    art = json.loads((root / "heldout" / "lineart" / "heldart" / "icons.json").read_text())
+    art["icons"] = {k.replace("heldart", "heldset"): v for k, v in art["icons"].items()}
+    (root / "heldout" / "lineart" / "heldart" / "icons.json").write_text(json.dumps(art))
+    monkeypatch.setattr(heldout, "_colour_set_of", {"heldart": "heldset"}.get)
+    sets = heldout.heldout_sets("sketch", root, tmp_path / "cache")
+    folder = sets["line art: heldart → heldset"]
+    assert sorted(p.name for p in (folder / "A").iterdir()) == sorted(p.name for p in (folder / "B").iterdir()) \
+        == [f"heldset-icon-{i}.png" for i in range(3)]
+    a, b = (np.asarray(Image.open(folder / s / "heldset-icon-0.png")) for s in ("A", "B"))
+    assert a.shape[:2] == b.shape[:2] == (256, 256) and a.min() < 128 and (b[128, 128] != 255).any()
+    got = heldout.heldout_metrics("sketch", weights, root, tmp_path / "cache")["line art: heldart → heldset"]
+    assert got["unet"]["n"] == 3
+    from pix2pix_demo.sources import SOURCES
+
+    monkeypatch.undo()
+    assert heldout._colour_set_of("emojione-monotone") == "emojione" == SOURCES["emojione-monotone"].pairs_with

@@ -378,3 +378,26 @@ def test_downscale_to():
     assert small.size[0] * small.size[1] <= 10_000
     assert abs(small.size[0] / small.size[1] - 4) < 0.1
     assert imaging.downscale_to(img, 1_000_000) is img
+
+
+def test_outline_fills_keeps_lines_and_outlines_filled_shapes():
+    """Line art with a filled pupil: the canonical drawing shows the pupil's outline (a ring), not a dot; a drawing
+    made with one thick pen keeps every line as it is."""
+    from PIL import ImageDraw
+
+    from pix2pix_demo.imaging import canonical_sketch, outline_fills
+
+    art = Image.new("L", (256, 256), 255)
+    d = ImageDraw.Draw(art)
+    d.ellipse((20, 20, 236, 236), outline=0, width=4)
+    d.ellipse((98, 98, 158, 158), fill=0)  # filled, 60 px across
+    ink = np.asarray(art) < 128
+    out = outline_fills(ink)
+    assert not out[110:146, 110:146].any() and out[128, 95:103].any() and (out[:60] == ink[:60]).all()  # ring; line kept
+    canon = canonical_sketch(np.asarray(art), 256, fit=False)
+    assert canon[110:146, 110:146].min() == 255 and canon[128, 94:104].min() < 128  # a ring, where it was a dot
+
+    pen = Image.new("L", (256, 256), 255)
+    ImageDraw.Draw(pen).ellipse((30, 30, 226, 226), outline=0, width=18)
+    thick = np.asarray(pen) < 128
+    assert (outline_fills(thick) == thick).all()
