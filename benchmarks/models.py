@@ -14,6 +14,8 @@ from .common import Section, Target, count_flops, median_ms
 SPEEDUP_TARGET = 5.0
 #: The TFLite model must agree with TensorFlow to this mean absolute error (outputs in [-1, 1]).
 BACKEND_MAE = 1e-2
+#: The hint channels may slow a generator by at most this much (percent).
+HINT_OVERHEAD_PCT = 10.0
 
 
 def shipped(weights: Path, quick: bool) -> list[tuple[str, str, Path]]:
@@ -71,7 +73,46 @@ def forward(weights: Path, quick: bool, peak_gflops: float) -> Section:
     sec.data = {"paper_unet": {"params": paper.count_params(), "gflops": paper_flops / 1e9, "median_ms": paper_ms},
                 "models": models, "repeats": repeats}
     sec.notes.append(f"Matmul peak measured in the same run: {peak_gflops:.0f} GFLOP/s (float32 2048² tf.matmul).")
+    hint_cost(sec, repeats)
     return sec
+
+
+def hint_cost(sec: Section, repeats: int) -> None:
+    """The cost of the hint channels: each hint-aware task's generators with and without them (the task's recipe,
+    random weights), timed in alternation so that both see the same load."""
+    import tensorflow as tf
+
+    from pix2pix_demo.data import input_channels
+    from pix2pix_demo.models import ARCHS, GeneratorConfig, build_generator
+    from pix2pix_demo.recipes import RECIPES
+    from pix2pix_demo.tasks import TASKS
+
+    rows, data = [], []
+    for task in (t for t in TASKS.values() if t.takes_hints):
+        r = RECIPES[task.name]
+        for arch in ARCHS[:1] if repeats < 10 else ARCHS:
+            times = {}
+            for hints in (False, True):
+                cfg = GeneratorConfig(arch=arch, image_size=r["image_size"], in_channels=input_channels(task, hints),
+                                      out_channels=task.out_channels, base_filters=r["base_filters"],
+                                      max_filters=r["max_filters"], alpha=r["alpha"])
+                gen = build_generator(cfg)
+                fn = tf.function(lambda x, g=gen: g(x, training=False))
+                x = tf.constant(np.zeros((1, cfg.image_size, cfg.image_size, cfg.in_channels), np.float32))
+                times[hints] = (fn, x)
+            plain, hinted = [], []
+            for _ in range(5):  # alternate, and keep the quietest round of each: load comes in bursts
+                plain.append(median_ms(lambda: times[False][0](times[False][1]).numpy(), repeats, warmup=2)[0])
+                hinted.append(median_ms(lambda: times[True][0](times[True][1]).numpy(), repeats, warmup=2)[0])
+            a, b = min(plain), min(hinted)
+            rows.append([f"{task.name} / {arch}", a, b, 100 * (b / a - 1)])
+            data.append({"task": task.name, "arch": arch, "plain_ms": a, "hints_ms": b, "overhead": b / a - 1})
+            sec.targets.append(Target(f"{task.name}/{arch}: extra time for the hint channels", 100 * (b / a - 1),
+                                      HINT_OVERHEAD_PCT, "<=", " %"))
+    sec.table(["generator", "ms without hint channels", "ms with", "extra %"], rows)
+    sec.data["hint_channels"] = data
+    sec.notes.append("Hint channels: the same generator with and without them (random weights, the task's recipe); "
+                     "they only widen the first convolution.")
 
 
 def backends(weights: Path, quick: bool) -> Section:
