@@ -8,6 +8,8 @@ after a warm-up. Sections (``--only`` picks some):
 * ``backends``: TF ``tf.function`` against the TFLite interpreter (XNNPACK) for the sketch models;
 * ``sketch``: the live pad's handler from a drawing to the picture, and the browser round trip;
 * ``photos``: Day→Night and Colorize end to end at 1, 4, 12 and 24 megapixels, with peak RSS;
+* ``learn``: Watch them learn: a minute of live training on the examples (U-Net vs encoder-decoder held-out L1),
+  and the pad's latency and the memory while it trains;
 * ``training``: images/s and fraction of matmul peak at batch 1, 4 and 8, against the paper U-Net's step;
 * ``app``: start-up time, RSS, RSS over 500 mixed requests, and 16 clients × 10 requests.
 

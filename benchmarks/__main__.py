@@ -20,12 +20,12 @@ def _isolate() -> None:
     tempfile.tempdir = None
 
 
-SECTIONS = ["forward", "backends", "sketch", "photos", "training", "app", "hostile"]
+SECTIONS = ["forward", "backends", "sketch", "photos", "learn", "training", "app", "hostile"]
 
 
 def _run_section(name, args, weights, peak, wanted, in_process):
     """One section; the sketch and photo sections share one in-process app (returned with the section)."""
-    from . import hostile, models, serving, training
+    from . import hostile, learn, models, serving, training
 
     if name == "forward":
         return models.forward(weights, args.quick, peak)
@@ -37,6 +37,10 @@ def _run_section(name, args, weights, peak, wanted, in_process):
         sec = serving.sketch(in_process, weights, args.quick) if name == "sketch" else \
             serving.photos(in_process, args.quick)
         return sec, in_process
+    if name == "learn":
+        if in_process is None:
+            in_process = serving.InProcessApp(weights, serve=not args.no_browser)
+        return learn.learn(in_process, args.quick), in_process
     if name == "training":
         return training.training(args.quick, peak, Path(args.data))
     if name == "hostile":

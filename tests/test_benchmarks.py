@@ -56,11 +56,12 @@ def test_quick_run_covers_every_section(tmp_path):
     report = json.loads(out.read_text())
     assert report["machine"]["matmul_peak_gflops"] > 0 and report["machine"]["quick"] is True
     sections = report["sections"]
-    assert len(sections) == 7
+    assert len(sections) == 8
     targets = [t for s in sections.values() for t in s["targets"]]
     names = " ".join(t["name"] for t in targets)
     for what in ("paper U-Net", "TFLite", "sketch handler", "stroke end", "start-up", "RSS", "failed requests",
-                 "matmul peak", "hostile: peak RSS", "hostile: slowest pad stroke"):
+                 "matmul peak", "hostile: peak RSS", "hostile: slowest pad stroke", "learn day2night",
+                 "learn: stroke end", "learn: app RSS"):
         assert what in names, what
     assert all(math.isfinite(t["value"]) for t in targets)
     failed = [t for t in targets if t["name"].startswith("failed requests")][0]

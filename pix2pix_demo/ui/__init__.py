@@ -23,6 +23,7 @@ from .common import QUEUE_SIZE
 from .compare_tab import compare_tab
 from .day_night_tab import day_night_tab
 from .inputs import EXAMPLES_DIR, MAX_UPLOAD_PIXELS, ROOT, decode_data_url, guard_file_payloads, load_upload
+from .learn_tab import learn_tab
 from .model_zoo import ModelZoo
 from .outputs import Results, shown_as_uploaded
 from .pad import PAD_SIZE
@@ -56,6 +57,7 @@ def build_app(weights_dir=None, warmup: bool = True, max_upload_pixels: int = MA
             day_night_tab(zoo, results)
             colorize_tab(zoo, results)
             compare_tab(zoo, results)
+            learn_tab(zoo, results)
     demo.queue(default_concurrency_limit=2, max_size=QUEUE_SIZE)
     guard_file_payloads(demo)
     demo.zoo = zoo

@@ -252,6 +252,9 @@ def compare_tab(zoo: ModelZoo, results: Results):
                                          columns=8, height=170, object_fit="contain", allow_preview=True,
                                          elem_id="cmp-features", interactive=False)
         state = gr.State(None)
+        # Inside the tab: a component made directly in the Tabs (outside any Tab) shifts the later tabs' positions,
+        # and Gradio 6.31 then shows the next tab's button twice once it is selected.
+        drawn = gr.State(None)  # the pad's drawing, as saved for the input image, and its colour hints
         if notice is None:
             ex = [["sketch", p] for p in examples("sketch", SKETCH_EXAMPLES[:2])]
             ex += [["day2night", p] for p in examples("photos", DAY_EXAMPLES[:1])]
@@ -259,7 +262,6 @@ def compare_tab(zoo: ModelZoo, results: Results):
             ex += [["colorize", p] for p in examples("photos", COLORIZE_EXAMPLES[:1])]
             gr.Examples(ex, inputs=[task_radio, image], label="Examples", api_name="compare_example")
 
-    drawn = gr.State(None)  # the pad's drawing, as saved for the input image, and its colour hints
     common = dict(outputs=[*outs, table, state], **group("compare"))
     feats = dict(fn=decorate, inputs=[state], outputs=[*captions, gallery], api_visibility="private",
                  **group("compare"))
