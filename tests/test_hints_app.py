@@ -232,7 +232,8 @@ def test_colorize_live_previews_at_reduced_size(hint_client, tmp_path):
 
 def test_hints_stay_in_the_uploads_own_pixels_when_it_is_scaled_down(hint_app, tmp_path):
     """An upload over the app's pixel limit is scaled down (here to half its sides) before the model sees it; the
-    hints, given in the upload's own pixels, move with it: /colorize, the hint canvas and its preview, /sketch."""
+    hints, given in the upload's own pixels, move with it: /colorize, the hint canvas and its preview, /sketch,
+    /compare and its hint canvas."""
     from app_fixtures import settle
 
     from pix2pix_demo.imaging import rgb_to_lab
@@ -264,6 +265,18 @@ def test_hints_stay_in_the_uploads_own_pixels_when_it_is_scaled_down(hint_app, t
         here = patch_mean(picture, *in_sketch_picture(load_upload(str(house), max_pixels=limit), 160, 150,
                                                       picture.size))
         assert towards(here, BLUE) > 0.9 and here[2] - here[0] > 80, here
+
+        *pictures, table, state = handler["compare"]("colorize", str(big), None, hints)
+        assert len(table) == 3 and [(h.x, h.y) for h in state["hints"]] == [(100.25, 80.25)], \
+            "the state keeps the hints in the scaled image's pixels"
+        unet = rgb_to_lab(np.asarray(open_out(pictures[1])))
+        assert unet.shape[:2] == (240, 320)
+        assert unet[76:85, 96:105, 2].mean() < -15, "the U-Net's blue around the hint, scaled with the photo"
+        assert np.abs(unet[157:166, 197:206, 1:]).mean() < 3, "not at the hint's unscaled position"
+        again, _ = handler["compare_skips"](state, None)
+        assert rgb_to_lab(np.asarray(open_out(again)))[76:85, 96:105, 2].mean() < -15
+        canvas = handler["compare_canvas"]("colorize", str(big))
+        assert (canvas["width"], canvas["height"]) == (640, 480), "the compare canvas works in the upload's pixels"
     finally:
         settle(demo)
 

@@ -13,7 +13,7 @@ from .colorize_tab import COLORIZE_EXAMPLES
 from .common import examples, group, notice_box
 from .day_night_tab import DAY_EXAMPLES, NIGHT_EXAMPLES
 from .hint_canvas import COPY_HINTS, LIVE, canvas_hints, canvas_photo, hint_canvas, hints_json, no_hints_note
-from .inputs import checked_hints, friendly, guard_choice, hints_input, image_input, load_upload
+from .inputs import checked_hints, fit_hints, friendly, guard_choice, hints_input, image_input, load_upload_sized
 from .model_zoo import ARCH_TITLES, ModelZoo
 from .outputs import Results, feature_tiles
 from .pad import pad, pad_value
@@ -107,7 +107,8 @@ def compare_tab(zoo: ModelZoo, results: Results):
             raise gr.Error(BAD_TASK, print_exception=False)
         if not any(zoo.get(task, a) for a in ARCHS):
             raise gr.Error(zoo.notice(task), print_exception=False)
-        img = load_upload(image, "an image", zoo.max_upload_pixels)
+        img, size = load_upload_sized(image, "an image", zoo.max_upload_pixels)
+        user_hints = fit_hints(user_hints, size, img)  # given in the upload's own pixels; img may be scaled down
         pictures, rows, labels = [], [], []
         for arch in ("encoder_decoder", "unet", "mobilenet_unet"):
             tr = zoo.get(task, arch)
@@ -158,7 +159,7 @@ def compare_tab(zoo: ModelZoo, results: Results):
         """The hint canvas's value for a new input: the photo in gray for Colorize, else empty."""
         if task != "colorize" or image is None or not colour_canvas:
             return ""
-        return canvas_photo(load_upload(image, "an image", zoo.max_upload_pixels))
+        return canvas_photo(*load_upload_sized(image, "an image", zoo.max_upload_pixels))
 
     @friendly
     def unet_only(state, skip_levels):
