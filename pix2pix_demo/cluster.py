@@ -17,13 +17,19 @@ This module imports TensorFlow only inside the functions that use it.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import re
+import shutil
 import socket
+import sys
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -154,14 +160,64 @@ def connect(cluster: Cluster, timeout: float = DEFAULT_TIMEOUT_S):
             name=kind, num_tasks=sum(t[0] == kind for t in cluster.tasks)) for kind in jobs])
     context.context().coordination_service.cluster_register_with_barrier = True  # else the deadline is ignored
     log.info("%s: waiting for %d workers (up to %g s)", cluster.name(), cluster.count, timeout)
-    try:
-        strategy = tf.distribute.MultiWorkerMirroredStrategy()
-        Collectives(strategy).any(False)  # a first all-reduce: every worker is up
-    except tf.errors.OpError as err:
-        raise ClusterError(_not_joined(cluster, timeout, err)) from None
+    # A failed join makes TensorFlow's C++ side log pages of its own (before our error, and again at exit): keep
+    # them out of the terminal, so that the ClusterError's one sentence is what a user reads (-v: logged as DEBUG).
+    failure = None
+    with _cpp_stderr_captured() as captured:
+        try:
+            strategy = tf.distribute.MultiWorkerMirroredStrategy()
+            Collectives(strategy).any(False)  # a first all-reduce: every worker is up
+        except tf.errors.OpError as err:
+            failure = err
+    if failure is not None:
+        log.debug("TensorFlow's log while joining the cluster:\n%s", "".join(captured).rstrip())
+        quiet_exit()
+        raise ClusterError(_not_joined(cluster, timeout, failure))
+    sys.stderr.write("".join(captured))  # joined: what TensorFlow logged meanwhile is worth seeing
     log.info("%s: the cluster of %d workers is up (%d replicas)", cluster.name(), cluster.count,
              strategy.num_replicas_in_sync)
     return strategy
+
+
+_quiet_at_exit = False
+
+
+@contextlib.contextmanager
+def _cpp_stderr_captured():
+    """Send file descriptor 2 (where TensorFlow's C++ side logs, past ``sys.stderr``) to a temporary file for the
+    block; yields a list that holds what was written there once the block is over."""
+    captured: list[str] = []
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as file:
+        os.dup2(file.fileno(), 2)
+        try:
+            yield captured
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            file.seek(0)
+            captured.append(file.read().decode("utf-8", "replace"))
+
+
+def quiet_exit() -> None:
+    """Once this process has lost its cluster, silence file descriptor 2 when it exits (after everything Python
+    prints, the ``error: …`` line included): TensorFlow's coordination agent, shut down in an error state, logs a
+    page of C++ errors at exit that would bury the one line that says what happened."""
+    global _quiet_at_exit
+    if _quiet_at_exit:
+        return
+    _quiet_at_exit = True
+
+    def silence():
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+
+    atexit.register(silence)  # runs before the interpreter's own teardown, where TensorFlow shuts the agent down
 
 
 def lost(cluster: Cluster, err) -> str:
@@ -169,6 +225,22 @@ def lost(cluster: Cluster, err) -> str:
     names = " and ".join(cluster.name(r) for r in _blamed(cluster, err.message)) or "the other workers"
     return (f"{cluster.name()} lost contact with {names} ({type(err).__name__}). Start every worker again with "
             "--resume: the run continues from the chief's last checkpoint.")
+
+
+def worker_scratch(out: str | Path, rank: int) -> Path:
+    """An empty folder where the non-chief worker ``rank`` writes its copy of run ``out`` (deleted at its end).
+
+    One name per run folder and worker, in the temporary directory, so that the folder a worker killed by SIGKILL
+    left behind is removed when that worker starts again for the same run (as ``--resume`` does).
+    """
+    key = hashlib.sha256(str(Path(out).expanduser().resolve()).encode()).hexdigest()[:12]
+    folder = Path(tempfile.gettempdir()) / f"pix2pix-worker{rank}-{key}"
+    shutil.rmtree(folder, ignore_errors=True)
+    try:
+        folder.mkdir(mode=0o700)
+    except OSError:  # someone else's folder of that name (another user's run in the same place)
+        return Path(tempfile.mkdtemp(prefix=f"pix2pix-worker{rank}-"))
+    return folder
 
 
 # ----------------------------------------------------------------------------------------------- collectives

@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -136,7 +135,7 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, devices: int 
         settings = collectives.json_from_chief(open_on_chief if workers.is_chief else None)
         if settings is None:
             return out / "model"
-        scratch = None if workers.is_chief else Path(tempfile.mkdtemp(prefix=f"pix2pix-worker{workers.rank}-"))
+        scratch = None if workers.is_chief else cluster_mod.worker_scratch(out, workers.rank)
         try:
             folder = _train(TrainConfig.from_dict(settings), scratch or out, resume, None, verbose,
                             strategy, workers, collectives)
@@ -146,6 +145,7 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, devices: int 
                 shutil.rmtree(scratch, ignore_errors=True)
     except (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.DeadlineExceededError,
             tf.errors.CancelledError) as err:
+        cluster_mod.quiet_exit()
         raise cluster_mod.ClusterError(cluster_mod.lost(workers, err)) from None
     return None if folder is None else out / "model"
 
