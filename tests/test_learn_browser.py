@@ -14,23 +14,13 @@ import httpx
 import pytest
 from test_learn import TINY
 
-from benchmarks.browser import ARM_LATENCY, CHROMIUM, stroke
+from benchmarks.browser import ARM_LATENCY, stroke
 
 pytestmark = pytest.mark.timeout(600)
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 TIMEOUT = 60_000
 RUN_S = 240  # a short run's setup (a fresh TensorFlow, two models) and its 10 s, on a busy 2-core machine
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield b
-        b.close()
 
 
 @pytest.fixture
