@@ -179,10 +179,12 @@ def write_card(weights, data_root, cache="cache") -> Path:
             rows.append(f"| {task} | {arch} | {m['l1']:.4f} | {_psnr_cell(m)} | {m['ssim']:.3f} | {_hue_cell(m)} | "
                         f"{m['colourfulness']:.1f} / {m['colourfulness_target']:.1f} | {m['params'] / 1e6:.2f} M | "
                         f"{m['forward_ms']:.1f} | {m['training_steps']} | {m['wall_time_s'] / 60:.0f} min |")
-            # the card's commands use train-all's default folders, not the paths of the machine that trained
+            # the card's commands use train-all's default folders, not the paths of the machine that trained: the
+            # data of `data build --out ../data`, or the ready-made ../shared/data for models trained on that
             trained = TrainConfig.from_dict(cfg["training"])
+            root = Path("../shared/data" if "shared" in trained.data else "../data")
             commands.append(command_line(dataclasses.replace(
-                trained, data=str(task_data_path(task, Path("../shared/data"), Path("cache")))), f"runs/{task}/{arch}"))
+                trained, data=str(task_data_path(task, root, Path("cache")))), f"runs/{task}/{arch}"))
         shown = " | ".join(a for a in ARCHS if (weights / task / a / "config.json").exists())
         for name, what in (("contact_heldout.jpg", "held-out sources"), ("contact.jpg", "in-source validation")):
             if (weights / task / name).exists():
@@ -272,7 +274,9 @@ quiet machine (there, all are at most 20 ms: see the Performance section of the 
 
 ## Training
 
-Rebuild everything: `python -m pix2pix_demo train-all --data ../shared/data`. Within a task the three generators
+Rebuild the data from public packages, then every model: `python -m pix2pix_demo data build --out ../data` and
+`python -m pix2pix_demo train-all --data ../data` (`../shared/data` is a ready-made copy without the held-out
+sources). Within a task the three generators
 share data, split, image size, steps, batch size, losses (GAN + λ·L1), discriminator (PatchGAN, 70×70) and seed.
 Adam(2e-4, β1 = 0.5) for both networks.
 
@@ -330,4 +334,8 @@ How each task makes its training pairs (from `pix2pix_demo.tasks`):
 - The models are small and trained briefly on a CPU; expect soft detail and occasional wrong colours.
 - Sketch models learned from emoji: they draw emoji-like, flat-coloured pictures.
 - {n_photos} photos are a small set; colorize tends toward the common colours of that set (sky, foliage, stone).
+- Hint-aware models (`--hints` in their command) take colour hints: the hint colours and a mask as extra input
+  channels, trained with hints sampled from the targets (none in a quarter of the examples: that is the
+  automatic mode). With no hints, colorize gives muted casts (sepia, bluish) and now and then an orange
+  blob in a flat area; a few hints fix most of it (see the hints curve and the hint strip).
 """

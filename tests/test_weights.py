@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from pix2pix_demo import data as data_mod
+from pix2pix_demo.evaluation import with_hints
 from pix2pix_demo.export import WeightsError, sha256, verify_manifest
 from pix2pix_demo.inference import WEIGHTS_DIR, load
 from pix2pix_demo.models import ARCHS
@@ -107,8 +108,25 @@ def test_unet_beats_encoder_decoder_on_fixed_validation_inputs(task, tmp_path):
     for arch in ("unet", "encoder_decoder"):
         tr = load(task, arch)
         x, y = data_mod.validation_arrays(get_task(task), ds, items, tr.config.image_size)
+        if tr.takes_hints:  # a hint-aware model with no hints: its automatic mode
+            x = with_hints(get_task(task), x, y, 0)
         l1[arch] = float(np.mean(np.abs(tr.forward(x) - y)))
     assert l1["unet"] < l1["encoder_decoder"], l1
+
+
+@pytest.mark.parametrize("task", [t for t in PAIRED_TASKS if get_task(t).takes_hints])
+def test_with_hints_the_unet_beats_the_encoder_decoder_by_a_clear_margin(task, tmp_path):
+    """Ten hints sampled from each target (as `evaluate --hints 10`): the U-Net puts them where they belong, the
+    encoder-decoder, with no skip connections, cannot (issue: by a clear margin; here at least 20 % lower L1)."""
+    ds, items = _validation_inputs(task, tmp_path)
+    l1 = {}
+    for arch in ("unet", "encoder_decoder"):
+        tr = load(task, arch)
+        if not tr.takes_hints:
+            pytest.skip(f"the shipped {task} models are not hint-aware")
+        x, y = data_mod.validation_arrays(get_task(task), ds, items, tr.config.image_size)
+        l1[arch] = float(np.mean(np.abs(tr.forward(with_hints(get_task(task), x, y, 10)) - y)))
+    assert l1["unet"] < 0.8 * l1["encoder_decoder"], l1
 
 
 def test_all_twelve_models_ship():
