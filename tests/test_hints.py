@@ -154,6 +154,25 @@ def test_hue_accuracy_and_the_best_constant_tint():
     assert best_constant_tint(np.full_like(target, 90)) == (None, None)
 
 
+
+def test_image_metrics_a_chunk_at_a_time_equal_the_metrics_in_one_piece(monkeypatch):
+    """Chunks keep the memory small (one piece: 23 GB for the sketch validation split); each measure must add up
+    across chunks as over the whole set: pixel-weighted L1 and hue accuracy, one constant tint for all images."""
+    from pix2pix_demo import evaluation
+
+    rng = np.random.default_rng(0)
+    true = rng.integers(0, 256, (7, 24, 24, 3), dtype=np.uint8)
+    true[:3] = (200, 40, 40)  # three all-red images, so the best tint over all is not any one chunk's best
+    pred = np.clip(true.astype(int) + rng.integers(-60, 60, true.shape), 0, 255).astype(np.uint8)
+    whole = evaluation.image_metrics(pred, true)
+    monkeypatch.setattr(evaluation, "METRIC_CHUNK", 2)
+    chunked = evaluation.image_metrics(pred, true)
+    assert chunked.keys() == whole.keys()
+    for key in whole:
+        assert chunked[key] == pytest.approx(whole[key], abs=2e-4), key
+    assert whole["hue_accuracy"] == evaluation.hue_accuracy(pred, true)
+    assert whole["hue_constant_tint"] == evaluation.best_constant_tint(true)[0]
+
 @pytest.mark.timeout(600)
 def test_evaluate_with_hint_counts(hint_model, photo_dir):
     from pix2pix_demo.evaluation import evaluate, hints_table
