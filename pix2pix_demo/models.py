@@ -6,7 +6,11 @@ Three generators share the same pix2pix building blocks (Isola et al., 2017, app
   concatenates encoder level *n - i* (the skip connections);
 * ``"encoder_decoder"``: exactly the same blocks, with the concatenations removed;
 * ``"mobilenet_unet"``: a ``keras.applications.MobileNetV2`` encoder (``weights=None``; nothing is ever
-  downloaded) whose intermediate activations feed the same pix2pix up-sampling blocks.
+  downloaded) whose intermediate activations feed the same pix2pix up-sampling blocks. MobileNetV2's largest
+  feature map is at stride 2; with ``input_skip`` (the default for new models) the input itself is a further skip
+  at full resolution, and the encoder reads every input channel. Without it (the models trained before) a 1×1
+  convolution squeezes the input to 3 channels and nothing reaches the output at full resolution, so colour hints,
+  which are a few pixels each, barely get through.
 
 As in the authors' Torch code and its PyTorch port, the innermost encoder convolution (the 1×1 bottleneck at
 full depth) is not batch-normalised, nor is the outermost. The TensorFlow tutorial normalises the bottleneck; that
@@ -26,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import keras
@@ -57,6 +62,9 @@ class GeneratorConfig:
     #: BatchNorm on the innermost encoder convolution: False as in the paper's code, True as in the TensorFlow
     #: tutorial (and the shipped models). Pix2pix encoders only: MobileNetV2's bottleneck is its own.
     bottleneck_norm: bool = False
+    #: MobileNet U-Net only: the input as a skip at full resolution, and the encoder reading every input channel.
+    #: None: True for a new ``mobilenet_unet``, False otherwise.
+    input_skip: bool | None = None
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -71,6 +79,13 @@ class GeneratorConfig:
             raise ValueError(f"num_levels must be in 1..{max_levels} for image_size {self.image_size}")
         if not isinstance(self.bottleneck_norm, bool):
             raise ValueError(f"bottleneck_norm must be true or false, not {self.bottleneck_norm!r}")
+        if self.input_skip is None:
+            self.input_skip = self.arch == "mobilenet_unet"
+        if not isinstance(self.input_skip, bool):
+            raise ValueError(f"input_skip must be true or false, not {self.input_skip!r}")
+        if self.input_skip and self.arch != "mobilenet_unet":
+            raise ValueError("input_skip is for mobilenet_unet only (the U-Net's outermost skip is at stride 2 too, "
+                             "but its encoder already reads the input at full resolution)")
 
     @property
     def levels(self) -> int:
@@ -81,7 +96,8 @@ class GeneratorConfig:
     @property
     def num_skips(self) -> int:
         """How many skip connections the generator has (0 for the encoder-decoder)."""
-        return {"unet": self.levels - 1, "encoder_decoder": 0, "mobilenet_unet": len(MOBILENET_SKIPS) - 1}[self.arch]
+        mobilenet = len(MOBILENET_SKIPS) - 1 + self.input_skip
+        return {"unet": self.levels - 1, "encoder_decoder": 0, "mobilenet_unet": mobilenet}[self.arch]
 
     def encoder_filters(self) -> list[int]:
         return [min(self.base_filters * 2**i, self.max_filters) for i in range(self.levels)]
@@ -95,8 +111,9 @@ class GeneratorConfig:
         unknown = set(d) - known
         if unknown:
             raise ValueError(f"Unknown generator config keys: {sorted(unknown)}")
-        # Configs saved before bottleneck_norm existed (all the shipped models) were built with the tutorial's.
-        return cls(**{"bottleneck_norm": True, **d})
+        # Configs saved before bottleneck_norm or input_skip existed were built with the tutorial's bottleneck and
+        # without the MobileNet input skip.
+        return cls(**{"bottleneck_norm": True, "input_skip": False, **d})
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
@@ -146,16 +163,25 @@ class SkipGate(layers.Layer):
         return x * tf.cast(self.gate, x.dtype)
 
 
-def _decode(x, skips, cfg: GeneratorConfig, filters: list[int]):
-    """Shared decoder: up-sample through ``filters``, concatenating ``skips`` (innermost first) when given."""
+def _decode(x, skips, cfg: GeneratorConfig, filters: list[int], input_skip=None):
+    """Shared decoder: up-sample through ``filters``, concatenating ``skips`` (innermost first) when given.
+
+    ``input_skip`` (the network's input) adds a last level: up-sample to full resolution, concatenate the input
+    and map to the output with a 3×3 convolution instead of the final stride-2 transposed convolution.
+    """
     for i, f in enumerate(filters):
         drop = cfg.dropout if i < cfg.dropout_levels else 0.0
         x = upsample(f, drop, name=f"dec_{len(filters) - i}")(x)
         if skips is not None:
             skip = SkipGate(name=f"skip_{len(filters) - i}")(skips[i])
             x = layers.Concatenate(name=f"concat_{len(filters) - i}")([x, skip])
-    return layers.Conv2DTranspose(cfg.out_channels, 4, strides=2, padding="same", kernel_initializer=_init(),
-                                  activation=cfg.output_activation, name="output")(x)
+    if input_skip is None:
+        return layers.Conv2DTranspose(cfg.out_channels, 4, strides=2, padding="same", kernel_initializer=_init(),
+                                      activation=cfg.output_activation, name="output")(x)
+    x = upsample(cfg.base_filters, name="dec_0")(x)
+    x = layers.Concatenate(name="concat_0")([x, SkipGate(name="skip_0")(input_skip)])
+    return layers.Conv2D(cfg.out_channels, 3, padding="same", kernel_initializer=_init(),
+                         activation=cfg.output_activation, name="output")(x)
 
 
 def _pix2pix_generator(cfg: GeneratorConfig, inputs):
@@ -171,14 +197,17 @@ def _pix2pix_generator(cfg: GeneratorConfig, inputs):
 
 def _mobilenet_generator(cfg: GeneratorConfig, inputs):
     x = inputs
-    if cfg.in_channels != 3:  # MobileNetV2 takes 3 channels: learn the mapping with a 1×1 convolution
+    if cfg.in_channels != 3 and not cfg.input_skip:  # the models trained before input_skip squeeze to 3 channels
         x = layers.Conv2D(3, 1, name="to_rgb")(x)
-    backbone = keras.applications.MobileNetV2(input_shape=(cfg.image_size, cfg.image_size, 3), include_top=False,
-                                              weights=None, alpha=cfg.alpha)
+    with warnings.catch_warnings():  # "usually expects 1 or 3 input channels": true of ImageNet weights only
+        warnings.filterwarnings("ignore", "This model usually expects", UserWarning)
+        backbone = keras.applications.MobileNetV2(input_shape=(cfg.image_size, cfg.image_size, x.shape[-1]),
+                                                  include_top=False, weights=None, alpha=cfg.alpha)
     encoder = keras.Model(backbone.input, [backbone.get_layer(n).output for n in MOBILENET_SKIPS], name="encoder")
     feats = encoder(x)
     filters = [min(cfg.base_filters * 2**i, cfg.max_filters) for i in range(len(MOBILENET_SKIPS) - 1)]
-    return _decode(feats[-1], list(reversed(feats[:-1])), cfg, list(reversed(filters)))
+    return _decode(feats[-1], list(reversed(feats[:-1])), cfg, list(reversed(filters)),
+                   input_skip=inputs if cfg.input_skip else None)
 
 
 def build_generator(arch: str | GeneratorConfig = "unet", **kwargs) -> keras.Model:
