@@ -93,8 +93,54 @@ def test_crop_pool_makes_encoded_batches():
     img = np.asarray(photo(120, 90))
     pool = live.CropPool(task, [task.make_pair(img, np.random.default_rng(0))], 32, np.random.default_rng(0), 8)
     x, y = pool.batch(4)
-    assert x.shape == (4, 32, 32, 1) and y.shape == (4, 32, 32, 2) and x.dtype == np.float32
+    assert x.shape == (4, 32, 32, 1) and y.shape == (4, 32, 32, 2) and x.dtype == y.dtype == np.float32
     assert -1.0 <= x.min() and x.max() <= 1.0 and np.abs(y).max() <= 1.0
+    # kept in float16 (half the memory), within float16's rounding of what the task encodes
+    a, b = pool.samples[0]
+    assert a.dtype == b.dtype == np.float16
+    rng = np.random.default_rng(7)
+    crop = live.CropPool(task, pool.pairs, 32, rng, 1)
+    rng2 = np.random.default_rng(7)
+    from pix2pix_demo import data as data_mod
+
+    pair = pool.pairs[int(rng2.integers(len(pool.pairs)))]
+    ca, cb = data_mod.random_crop(*pair, 32, task, rng2)
+    assert np.abs(crop.samples[0][0].astype(np.float32) - task.encode_input(ca)).max() <= 2 ** -11
+    assert np.abs(crop.samples[0][1].astype(np.float32) - task.encode_target(cb)).max() <= 2 ** -11
+
+
+def test_fused_adam_takes_the_same_steps_as_keras_adam():
+    """One ResourceApplyAdam kernel per variable, and the same numbers as Keras's Adam over a few steps."""
+    import keras
+    import tensorflow as tf
+
+    from pix2pix_demo.live_training import fused_adam
+
+    rng = np.random.default_rng(0)
+    start = [rng.normal(size=(3, 4)).astype(np.float32), rng.normal(size=(4,)).astype(np.float32)]
+    grads = [[rng.normal(size=w.shape).astype(np.float32) for w in start] for _ in range(5)]
+    out = {}
+
+    def stepper(opt, ws):
+        return tf.function(lambda g: opt.apply_gradients(zip(g, ws)))
+
+    for name, opt in (("keras", keras.optimizers.Adam(2e-4, beta_1=0.5)), ("fused", fused_adam(2e-4, 0.5))):
+        ws = [keras.Variable(w) for w in start]
+        step = stepper(opt, ws)
+        for g in grads:
+            step([tf.constant(x) for x in g])
+        out[name] = [w.numpy() for w in ws]
+        ops = {op.type for op in step.get_concrete_function([tf.constant(x) for x in grads[0]]).graph.get_operations()}
+        assert ("ResourceApplyAdam" in ops) == (name == "fused")
+    for a, b in zip(out["keras"], out["fused"]):
+        assert np.abs(a - start[0 if a.ndim == 2 else 1]).max() > 1e-4  # they moved
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+def _mapped_packages(pid: int) -> set[str]:
+    """The site-packages packages with a file mapped into a process (their compiled extensions)."""
+    maps = Path(f"/proc/{pid}/maps").read_text()
+    return {line.split("site-packages/", 1)[1].split("/", 1)[0] for line in maps.splitlines() if "site-packages/" in line}
 
 
 def _nice_and_cores(pid: int) -> tuple[int, int]:
@@ -115,6 +161,8 @@ def test_a_run_in_a_child_process_reports_is_alone_stops_and_exports(live, tmp_p
     nice, cores = _nice_and_cores(run.pid)
     assert nice >= 10, "the trainer runs at low priority"
     assert cores == 1 or len(os.sched_getaffinity(0)) == 1, "the trainer has one core"
+    mapped = _mapped_packages(run.pid)
+    assert "tensorflow" in mapped and "pandas" not in mapped, "the trainer goes without what Keras loads for DataFrames"
     assert [m["step"] for m in got] == sorted({m["step"] for m in got}), "steps go up"
     assert run.started["input"].shape == (32, 32, 3) and run.started["params"]["unet"] > \
         run.started["params"]["encoder_decoder"]

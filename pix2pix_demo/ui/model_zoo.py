@@ -20,6 +20,13 @@ ARCH_TITLES = {"encoder_decoder": "Encoder–decoder (no skips)", "unet": "U-Net
                "mobilenet_unet": "MobileNet U-Net"}
 #: The model a task's own tab uses: the first of these that is available.
 PREFERRED = ("unet", "mobilenet_unet", "encoder_decoder")
+#: The back-end (:func:`pix2pix_demo.inference.load`) the app runs each generator with; the others use "auto" (a
+#: folder's ``model.tflite`` when it ships one, as the sketch models do). TFLite is used only where it is faster:
+#: the MobileNet U-Net, 1.56× (benchmark section 6). The U-Net and the encoder-decoder run as fast in TensorFlow,
+#: which holds them anyway (skip ablations, feature maps), while their TFLite interpreters took memory of their own
+#: (weights, buffers and transposed-convolution scratch): the app's RSS with every model warmed up was 88 MB lower
+#: with these two on TensorFlow.
+BACKENDS = {"unet": "tf", "encoder_decoder": "tf"}
 
 
 class ModelZoo:
@@ -74,7 +81,7 @@ class ModelZoo:
         from ..inference import load
 
         try:
-            self.translators[task, arch] = load(task, arch, folder)
+            self.translators[task, arch] = load(task, arch, folder, backend=BACKENDS.get(arch, "auto"))
         except Exception as err:  # a broken model folder must not stop the other tabs
             log.warning("Could not load %s/%s from %s: %s", task, arch, folder, err)
             self.problems[task, arch] = f"the model in {folder} could not be loaded ({err})"
