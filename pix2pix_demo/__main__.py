@@ -74,7 +74,9 @@ def _add_train_all(sub):
     p.add_argument("--runs", default="runs", help="where the training runs go")
     p.add_argument("--weights", default="weights", help="where the finished models are published")
     p.add_argument("--cache", default="cache", help="where the rendered emoji go")
-    p.add_argument("--card-only", action="store_true", help="only rewrite contact sheets, card and manifest")
+    p.add_argument("--card-only", action="store_true",
+                   help="only rewrite contact sheets, card and manifest (with --tasks: only those tasks' sheets and "
+                        "held-out numbers are made anew)")
 
 
 def _add_predict(sub):
@@ -202,7 +204,7 @@ def cmd_train_all(a):
     from .zoo import train_all
 
     if a.card_only:
-        print(write_card(a.weights, a.data, a.cache))
+        print(write_card(a.weights, a.data, a.cache, a.tasks))
     else:
         train_all(a.data, a.runs, a.weights, a.tasks, a.archs, a.cache)
 

@@ -82,33 +82,35 @@ def _hue_cell(m: dict) -> str:
     return f"{_fmt(m.get('hue_accuracy'))} ({_fmt(m.get('hue_constant_tint'))})"
 
 
-def card_heldout(weights: Path, data_root: Path, cache="cache") -> dict[str, dict[str, dict]]:
-    """``{task: {label: {arch: metrics}}}`` for the card: measured now (:func:`heldout_metrics`) and stored in each
-    model's ``metrics.json`` under "heldout" when ``data_root`` has held-out sources; else as stored there by an
-    earlier run; ``{}`` when neither."""
+def card_heldout(weights: Path, data_root: Path, cache="cache", tasks=None) -> dict[str, dict[str, dict]]:
+    """``{task: {label: {arch: metrics}}}`` for the card. The ``tasks`` given (default: all) are measured now
+    (:func:`heldout_metrics`) and stored in each model's ``metrics.json`` under "heldout" when ``data_root`` has
+    held-out sources; the others, and all of them without held-out sources, come as stored there by an earlier run;
+    ``{}`` when neither."""
     from .export import write_manifest
 
-    found: dict[str, dict[str, dict]] = {}
-    if (data_root / HELDOUT).is_dir():
-        for task in TASKS:
-            if (weights / task).is_dir():
-                found[task] = heldout_metrics(task, weights, data_root, cache)
-        for task, sets in found.items():  # written after every model is loaded: loading checks the manifest
-            for arch in ARCHS:
-                path = weights / task / arch / "metrics.json"
-                if path.exists() and any(arch in by_arch for by_arch in sets.values()):
-                    m = json.loads(path.read_text())
-                    m["heldout"] = {label: by_arch[arch] for label, by_arch in sets.items() if arch in by_arch}
-                    path.write_text(json.dumps(m, indent=2))
+    measure = [t for t in (tasks or TASKS) if (weights / t).is_dir()] if (data_root / HELDOUT).is_dir() else []
+    measured = {task: heldout_metrics(task, weights, data_root, cache) for task in measure}
+    for task, sets in measured.items():  # written after every model is loaded: loading checks the manifest
+        for arch in ARCHS:
+            path = weights / task / arch / "metrics.json"
+            if path.exists() and any(arch in by_arch for by_arch in sets.values()):
+                m = json.loads(path.read_text())
+                m["heldout"] = {label: by_arch[arch] for label, by_arch in sets.items() if arch in by_arch}
+                path.write_text(json.dumps(m, indent=2))
+    if measured:
         write_manifest(weights)
-        return {t: sets for t, sets in found.items() if sets}
+    found: dict[str, dict[str, dict]] = {}
     for task in TASKS:
+        if task in measured:
+            found[task] = measured[task]
+            continue
         for arch in ARCHS:
             path = weights / task / arch / "metrics.json"
             stored = json.loads(path.read_text()).get("heldout", {}) if path.exists() else {}
             for label, m in stored.items():
                 found.setdefault(task, {}).setdefault(label, {})[arch] = m
-    return found
+    return {t: sets for t, sets in found.items() if sets}
 
 
 def heldout_section(heldout: dict[str, dict[str, dict]], data_root: Path) -> str:
@@ -145,12 +147,17 @@ def _hints_curves(heldout: dict[str, dict[str, dict]]) -> str:
             + "\n\n".join(tables))
 
 
-def write_card(weights, data_root, cache="cache") -> Path:
+#: How the hints strip draws a drawing's hints (``Task.hint_fill``).
+FILL_NOTE = ", each filling the closed shape it lies in"
+
+
+def write_card(weights, data_root, cache="cache", tasks=None) -> Path:
     """Write the contact sheets, ``weights/README.md`` (a Hugging Face model card) and ``weights/manifest.json``.
 
     When ``data_root`` has held-out sources (``data build``), each task's generators are measured on them first
     (:func:`card_heldout`, also stored in their ``metrics.json``): that table heads the card, the in-source
-    validation table follows.
+    validation table follows. ``tasks``: only these tasks' sheets and held-out numbers are made anew (the models
+    just retrained); the others' are kept as they are.
     """
     from .export import TFLITE, read_config, write_manifest, write_tflite
 
@@ -160,14 +167,14 @@ def write_card(weights, data_root, cache="cache") -> Path:
             if TFLITE not in read_config(folder.parent).get("files", {}):  # missing, or without a fingerprint
                 write_tflite(folder.parent)
     write_manifest(weights)  # the models were just (re)published: loading them checks the manifest
-    for task in TASKS:
+    for task in tasks or TASKS:
         if (weights / task).is_dir():
             contact_sheet(task, weights, task_data(task, data_root, Path(cache)))
             held = list(heldout_sets(task, data_root, cache).values())
             heldout_sheet(task, weights, held)
             if held and get_task(task).takes_hints:
                 hints_strip(task, weights, held[0])
-    heldout = card_heldout(weights, data_root, cache)
+    heldout = card_heldout(weights, data_root, cache, tasks)
     rows, commands, sheets = [], [], []
     for task in TASKS:
         for arch in ARCHS:
@@ -194,7 +201,8 @@ def write_card(weights, data_root, cache="cache") -> Path:
             counts = ", ".join(map(str, STRIP_COUNTS))
             sheets.append(f"### {task}, colour hints on held-out pictures: {counts} hints, then the target\n\n"
                           f"For each picture, the first row shows the input with the hints (sampled from the target, "
-                          f"5×5 patches of its colour); then one row per generator ({shown}).\n\n"
+                          f"5×5 patches of its colour{FILL_NOTE if get_task(task).hint_fill else ''}); then one row per "
+                          f"generator ({shown}).\n\n"
                           f"![{task}: {counts} hints]({task}/hints.jpg)\n")
     photos = data_root / "photos"
     if photos.is_dir():

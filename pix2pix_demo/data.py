@@ -181,7 +181,7 @@ def encode_pair(task: Task, ds: Dataset, a, b, rng, hints: bool = False):
         from . import hints as hint_mod
 
         region = task.hint_region(y) if task.hint_region is not None else None
-        x = np.concatenate([x, task.hint_channels(hint_mod.sample(y, rng, region), y.shape[0])], -1)
+        x = np.concatenate([x, task.hint_channels(hint_mod.sample(y, rng, region), y.shape[0], x)], -1)
     return x, y
 
 

@@ -146,10 +146,10 @@ def with_hints(task: Task, x: np.ndarray, y: np.ndarray, count: int | None, seed
     from . import hints
 
     maps = []
-    for i, yi in enumerate(y):
+    for i, (xi, yi) in enumerate(zip(x, y)):
         rng = np.random.default_rng([seed, i, -1 if count is None else count])
         region = task.hint_region(yi) if task.hint_region is not None else None
-        maps.append(task.hint_channels(hints.sample(yi, rng, region, count), yi.shape[0]))
+        maps.append(task.hint_channels(hints.sample(yi, rng, region, count), yi.shape[0], xi))
     return np.concatenate([x, np.stack(maps)], -1)
 
 

@@ -7,6 +7,12 @@ where a hint is. A hint is drawn as a :data:`PATCH` × :data:`PATCH` square at m
 model sees both the same way: a 15-minute probe measured that how a hint is drawn matters as much as the model
 (ten hints as 1-pixel marks: +0.1 dB; as 5 × 5 patches: +2.1 dB).
 
+A drawing says more: a stroke closes a region, and a colour given inside it is meant for all of it ("this region
+is this colour"). So a task may give :func:`render` its input's closed regions (:func:`regions`, for sketch the
+paper inside the canonical strokes): a hint then fills its whole region, and its square is drawn on top. The
+sketch U-Net with 5 hints as squares only reached hue accuracy 0.57 on its own validation split (3,200 steps): it
+had to learn to carry a colour up to the strokes, which a label map does exactly.
+
 Training samples hints as Zhang et al. do: none for :data:`P_NONE` of the examples (so the same model is the
 automatic one), else a geometric number of them (mean 8, at most :data:`MAX_HINTS`), each the target's mean colour
 over its patch, placed where the task allows (for sketch: inside the drawing's coloured regions).
@@ -26,6 +32,10 @@ MAX_HINTS = 20
 P_NONE = 0.25
 #: The number of hints otherwise: geometric with this success probability (mean 1 / p).
 P_GEOMETRIC = 1 / 8
+#: A region larger than this share of the picture is not filled. The paper around a drawing (and all that a gap
+#: in an outline joins to it) touches the picture's border and is never filled; this bounds what is left, such as
+#: a frame drawn around the whole picture. A hand that fills the frame covers about half of it.
+MAX_FILL = 0.75
 #: The hint counts every evaluation reports (Zhang et al. plot PSNR against the number of points the same way).
 EVAL_COUNTS = (0, 1, 2, 5, 10, 20)
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
@@ -49,20 +59,48 @@ def channels(out_channels: int) -> int:
     return out_channels + 1
 
 
-def render(points, size: int, out_channels: int) -> np.ndarray:
+def regions(paper: np.ndarray) -> np.ndarray:
+    """The closed regions of a drawing: a label map (int32, 0 = none) of the 4-connected components of ``paper``
+    (H×W bool, True where there is no ink) that do not touch the picture's border (the paper outside the drawing)
+    and cover at most :data:`MAX_FILL` of it."""
+    from scipy.ndimage import label
+
+    labels, n = label(paper)  # 4-connected: a diagonal gap between two stroke pixels does not join two regions
+    if n == 0:
+        return labels.astype(np.int32)
+    keep = np.bincount(labels.ravel(), minlength=n + 1) <= MAX_FILL * paper.size
+    keep[np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = False
+    keep[0] = False
+    return np.where(keep[labels], labels, 0).astype(np.int32)
+
+
+def render(points, size: int, out_channels: int, fill: np.ndarray | None = None) -> np.ndarray:
     """The hint channels for ``points`` = [(row, col, colour)] in model pixels; colour is in the output encoding.
 
-    Returns ``size``×``size``×(out_channels + 1) float32: colours, then the mask. A later point paints over an
-    earlier one where their squares overlap.
+    Returns ``size``×``size``×(out_channels + 1) float32: colours, then the mask. ``fill``: the input's closed
+    regions (:func:`regions`); a point in one (or on its outline, by the most of its square) fills all of it. Fills
+    are drawn first and squares on top, each in the order given: a later point paints over an earlier one.
     """
     out = np.zeros((size, size, out_channels + 1), np.float32)
     half = PATCH // 2
+    squares = []
     for row, col, colour in points:
         r, c = int(round(row)), int(round(col))
-        if not (0 <= r < size and 0 <= c < size):
-            continue
-        r0, r1, c0, c1 = max(0, r - half), min(size, r + half + 1), max(0, c - half), min(size, c + half + 1)
-        out[r0:r1, c0:c1, :out_channels] = np.asarray(colour, np.float32)
+        if 0 <= r < size and 0 <= c < size:
+            squares.append(((max(0, r - half), min(size, r + half + 1), max(0, c - half), min(size, c + half + 1)),
+                            r, c, np.asarray(colour, np.float32)))
+    if fill is not None:
+        for (r0, r1, c0, c1), r, c, colour in squares:
+            label = fill[r, c]
+            if not label:
+                under = fill[r0:r1, c0:c1]
+                label = np.bincount(under[under > 0]).argmax() if (under > 0).any() else 0
+            if label:
+                inside = fill == label
+                out[inside, :out_channels] = colour
+                out[inside, out_channels] = 1.0
+    for (r0, r1, c0, c1), _, _, colour in squares:
+        out[r0:r1, c0:c1, :out_channels] = colour
         out[r0:r1, c0:c1, out_channels] = 1.0
     return out
 

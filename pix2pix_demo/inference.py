@@ -157,7 +157,7 @@ class Translator:
         size = self.config.image_size
         x, ctx = self.task.prepare(img, size)
         if self.takes_hints:
-            x = np.concatenate([x, self.task.user_hints(img, size, user)], -1)
+            x = np.concatenate([x, self.task.user_hints(img, size, user, x)], -1)
         elif user:
             raise hint_mod.HintError(f"This {self.task.name} model ({self.arch}) takes no colour hints; it was "
                                      f"trained without them.")

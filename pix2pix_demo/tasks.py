@@ -50,19 +50,25 @@ class Task:
     hint_region: Callable[[np.ndarray], np.ndarray] | None = None
     #: (the user's image, model size) → a function mapping the image's (x, y) to model (row, col).
     hint_position: Callable[[Image.Image, int], Callable[[float, float], tuple[float, float]]] | None = None
+    #: The encoded input (the task's own channels) → its closed regions, which a hint fills (``hints.regions``);
+    #: None: a hint is its square only.
+    hint_fill: Callable[[np.ndarray], np.ndarray] | None = None
 
     @property
     def takes_hints(self) -> bool:
         return self.hint_colour is not None
 
-    def hint_channels(self, points, size: int) -> np.ndarray:
-        """The rendered hint channels for ``points`` = [(row, col, encoded colour)] in model pixels."""
+    def hint_channels(self, points, size: int, x: np.ndarray | None = None) -> np.ndarray:
+        """The rendered hint channels for ``points`` = [(row, col, encoded colour)] in model pixels; ``x``: the
+        encoded input they go with (its closed regions are filled where the task has ``hint_fill``)."""
         from . import hints
 
-        return hints.render(points, size, self.out_channels)
+        fill = self.hint_fill(x[..., :self.in_channels]) if x is not None and self.hint_fill and points else None
+        return hints.render(points, size, self.out_channels, fill)
 
-    def user_hints(self, img: Image.Image, size: int, user) -> np.ndarray:
-        """The hint channels for a user's hints (:class:`pix2pix_demo.hints.Hint`, in ``img``'s pixels)."""
+    def user_hints(self, img: Image.Image, size: int, user, x: np.ndarray | None = None) -> np.ndarray:
+        """The hint channels for a user's hints (:class:`pix2pix_demo.hints.Hint`, in ``img``'s pixels) on the
+        encoded input ``x`` made from ``img``."""
         if not user:
             return self.hint_channels([], size)
         where = self.hint_position(img, size)
@@ -72,7 +78,7 @@ class Task:
             pos = where(h.x, h.y)
             if pos is not None:
                 points.append((*pos, colour))
-        return self.hint_channels(points, size)
+        return self.hint_channels(points, size, x)
 
 
 # --------------------------------------------------------------------------------------------- shared bits
@@ -129,6 +135,13 @@ def _rgb_hint_colour(rgb):
 def _sketch_hint_region(y):
     """Inside the picture's coloured regions: not the white paper around it."""
     return (np.asarray(y) < 0.92).any(-1)
+
+
+def _sketch_hint_fill(x):
+    """The paper inside the canonical strokes (encoded: ink -1, paper 1)."""
+    from . import hints
+
+    return hints.regions(x[..., 0] > 0.0)
 
 
 def _sketch_hint_position(img, size):
@@ -256,6 +269,7 @@ register(Task(
     make_pair=_sketch_pair, encode_input=_sketch_input, encode_target=_rgb_in, decode=_decode_rgb,
     prepare=_sketch_prepare, finish=_sketch_finish, pairs_on_load=True, jitter="paper",
     hint_colour=_rgb_hint_colour, hint_region=_sketch_hint_region, hint_position=_sketch_hint_position,
+    hint_fill=_sketch_hint_fill,
     notes={"pairs": "Lines are extracted from the emoji render (Canny edges of the CIELAB channels, wobble, "
                     "varied width), then brought to the canonical stroke style."}))
 

@@ -206,7 +206,8 @@ def _card_ready(weights_src: Path, dest: Path) -> Path:
     return dest
 
 
-def test_card_heldout_headline(built, shared_like, weights, tmp_path):
+def test_card_heldout_headline(built, shared_like, weights, tmp_path, monkeypatch):
+    from pix2pix_demo import card as card_mod
     from pix2pix_demo.inference import load
 
     w = _card_ready(weights, tmp_path / "weights")
@@ -226,6 +227,11 @@ def test_card_heldout_headline(built, shared_like, weights, tmp_path):
 
     # Written again from a data folder without heldout/: the numbers stored by the last run stay the headline.
     card = write_card(w, shared_like, tmp_path / "cache").read_text()
+    assert "| colorize | photos: held-pics 2.0-1 | unet | 5 |" in card
+
+    # --tasks: only those tasks are measured again (here none is there); the others keep their stored numbers.
+    monkeypatch.setattr(card_mod, "heldout_metrics", lambda task, *a, **k: pytest.fail(f"{task} measured again"))
+    card = write_card(w, built, tmp_path / "cache", tasks=["sketch"]).read_text()
     assert "| colorize | photos: held-pics 2.0-1 | unet | 5 |" in card
 
     # Never measured: the card says how to get them.

@@ -21,6 +21,50 @@ def test_render_draws_patch_squares_with_a_mask():
     assert np.all(m[m[..., 2] == 0][..., :2] == 0)
 
 
+
+def _paper(size=32):
+    """A closed square (rows and columns 8..20) and an open U (a gap at its top) on paper: True = no ink."""
+    ink = np.zeros((size, size), bool)
+    ink[8, 8:21] = ink[20, 8:21] = ink[8:21, 8] = ink[8:21, 20] = True
+    ink[24:30, 2] = ink[24:30, 6] = ink[29, 2:7] = True
+    return ~ink
+
+
+def test_regions_are_the_closed_ones_only():
+    labels = hints.regions(_paper())
+    inside = labels[9:20, 9:20]
+    assert inside.min() > 0 and np.unique(inside).size == 1, "the square's inside is one region"
+    assert labels[labels > 0].size == inside.size, "nothing else: not the paper around, not the open U"
+    assert labels[8, 8] == 0 and labels[0, 0] == 0 and labels[27, 4] == 0
+    big = np.ones((32, 32), bool)
+    big[1, 1:31] = big[30, 1:31] = big[1:31, 1] = big[1:31, 30] = False  # a frame round the whole picture
+    assert not hints.regions(big).any(), f"more than {hints.MAX_FILL:.0%} of the picture is not filled"
+
+
+def test_a_hint_fills_its_closed_region_and_its_square_stays_on_top():
+    fill = hints.regions(_paper())
+    red, blue, green = (1.0, -1.0, -1.0), (-1.0, -1.0, 1.0), (-1.0, 1.0, -1.0)
+    m = hints.render([(12, 12, red), (18, 18, blue), (27, 4, green)], 32, 3, fill)
+    inside = m[9:20, 9:20]
+    assert np.all(inside[..., 3] == 1), "the whole square region is hinted"
+    assert np.allclose(m[10, 18, :3], blue), "the later point's fill paints over the earlier one's"
+    assert np.allclose(m[12, 12, :3], red) and np.allclose(m[18, 18, :3], blue), "each square keeps its colour"
+    assert m[27, 4, 3] == 1 and m[22, 4, 3] == 0 and m[0, 0, 3] == 0, "the open U gets its square only"
+    on_outline = hints.render([(8, 14, green)], 32, 3, fill)  # on the square's top stroke: most of it inside
+    assert np.all(on_outline[9:20, 9:20, 3] == 1)
+    squares_only = hints.render([(12, 12, red)], 32, 3)
+    assert squares_only[..., 3].sum() == hints.PATCH ** 2
+
+
+def test_sketch_hints_fill_the_drawings_regions_and_photo_hints_do_not():
+    sketch, colorize = TASKS["sketch"], TASKS["colorize"]
+    x = np.where(_paper(), 1.0, -1.0)[..., None].astype(np.float32)  # encoded canonical strokes: paper 1, ink -1
+    m = sketch.hint_channels([(12, 12, (1.0, -1.0, -1.0))], 32, x)
+    assert np.all(m[9:20, 9:20, 3] == 1) and m[..., 3].sum() == 11 * 11
+    assert sketch.hint_channels([(12, 12, (1.0, -1.0, -1.0))], 32)[..., 3].sum() == hints.PATCH ** 2
+    gray = np.where(_paper(), 1.0, -1.0)[..., None].astype(np.float32)
+    assert colorize.hint_channels([(12, 12, (0.5, 0.5))], 32, gray)[..., 2].sum() == hints.PATCH ** 2
+
 def test_sample_takes_the_targets_patch_mean_inside_the_region(rng):
     y = np.zeros((32, 32, 3), np.float32)
     y[:, 16:] = 0.5  # right half coloured
@@ -78,6 +122,11 @@ def test_a_drawing_hint_follows_the_fit_to_content():
     rows, cols = np.nonzero(m[..., 3])
     assert abs(rows.mean() - 31.5) < 1.5 and abs(cols.mean() - 31.5) < 1.5
     assert np.allclose(m[rows[0], cols[0], :3], (-1, 1, -1))
+    assert len(rows) == hints.PATCH ** 2, "without the drawing's encoded strokes: the square only"
+    x, _ = task.prepare(img, 64)
+    filled = task.user_hints(img, 64, hints.parse([(70, 70, (0, 255, 0))]), x)
+    assert filled[..., 3].sum() > 40 * 40, "with them: the rectangle's inside (fitted, it fills most of the frame)"
+    assert not filled[[0, -1], :, 3].any() and not filled[:, [0, -1], 3].any(), "not the paper around it"
 
 
 def test_encode_pair_with_hints_adds_the_channels(photo_dir):

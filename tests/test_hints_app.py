@@ -173,7 +173,8 @@ def test_public_endpoints_keep_their_parameters(hint_client):
 
 
 def test_sketch_hint_colours_its_region(hint_client, files):
-    """A blue point inside the house's walls turns that region blue; without it the region stays gray."""
+    """A blue point inside the house's walls turns the walls blue (a hint fills the closed shape it lies in), not
+    the roof or the door; without it the walls stay gray."""
     plain = open_out(hint_client.predict(handle(files["house"]), api_name="/sketch"))
     blue = open_out(hint_client.predict(handle(files["house"]), [{"x": 160, "y": 150, "color": hex_of(BLUE)}],
                                         api_name="/sketch"))
@@ -182,7 +183,11 @@ def test_sketch_hint_colours_its_region(hint_client, files):
     here = patch_mean(blue, *where)
     assert towards(here, BLUE) > 0.9 and here[2] - here[0] > 80, here
     assert np.ptp(patch_mean(plain, *where)) < 10, "no hint: no colour there"
-    assert np.ptp(patch_mean(blue, 90, 190)) < 10, "far from the hint: no colour"
+    house = Image.open(files["house"]).convert("RGB")
+    wall = patch_mean(blue, *in_sketch_picture(house, 80, 185, blue.size))
+    assert towards(wall, BLUE) > 0.9 and wall[2] - wall[0] > 80, ("the same wall, far from the hint", wall)
+    for x, y, what in ((160, 80, "the roof"), (160, 185, "the door")):
+        assert np.ptp(patch_mean(blue, *in_sketch_picture(house, x, y, blue.size))) < 10, what
 
 
 def test_sketch_live_takes_the_pad_json_and_the_plain_data_url(hint_client):
