@@ -144,7 +144,17 @@ def _load(path: str, cache_side: int) -> Image.Image:
 def random_crop(a: np.ndarray, b: np.ndarray, size: int, task: Task, rng: np.random.Generator):
     """Stage 2 (every step): the same random crop, scale and mirror on A and B."""
     h, w = a.shape[:2]
-    if task.jitter == "paper":  # resize up by ~12 % (286 for 256), random crop back, as in the paper
+    if task.jitter == "inset":  # scaled down by up to ~12 % (229 for 256) and placed anywhere on white paper
+        side = int(rng.integers(round(size * 256 / 286), size + 1))
+        y, x = rng.integers(0, size - side + 1, 2)
+        placed = []
+        for im in (a, b):
+            canvas = np.full((size, size, *im.shape[2:]), 255, np.uint8)
+            canvas[y:y + side, x:x + side] = np.asarray(Image.fromarray(im).resize((side, side),
+                                                                                  Image.Resampling.BICUBIC))
+            placed.append(canvas)
+        a, b = placed
+    elif task.jitter == "paper":  # resize up by ~12 % (286 for 256), random crop back, as in the paper
         big = int(round(size * 286 / 256))
         a, b = (np.asarray(Image.fromarray(x).resize((big, big), Image.Resampling.BICUBIC)) for x in (a, b))
         y, x = rng.integers(0, big - size + 1, 2)
@@ -229,7 +239,7 @@ def train_dataset(task: Task, ds: Dataset, items, size: int, batch_size: int, se
     """An endless, shuffled, jittered, batched and prefetched ``tf.data.Dataset`` of (input, target)."""
     import tensorflow as tf
 
-    cache_side = size if task.jitter == "paper" else min(3 * size, 1024)
+    cache_side = size if task.jitter in ("paper", "inset") else min(3 * size, 1024)
     paths = tf.data.Dataset.from_tensor_slices(np.array(shuffled(items, seed), dtype=str))
 
     def load(item):

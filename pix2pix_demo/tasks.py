@@ -41,7 +41,11 @@ class Task:
     prepare: Callable[[Image.Image, int], tuple[np.ndarray, Any]]
     finish: Callable[[np.ndarray, Any], Image.Image]
     pairs_on_load: bool = False  # make the pair once per image (and cache it) instead of after every crop
-    jitter: str = "scale_crop"  # "paper": resize up 12 % and crop back; "scale_crop": random zoom crops
+    #: "scale_crop": random zoom crops; "paper": resize up 12 % and crop back (the paper's); "inset": scale down up to
+    #: 12 % and place anywhere on white, for pictures on paper: the paper's jitter cut the picture at the edge in about
+    #: half of the sketch targets (never so at inference, where a drawing is fitted with a margin), and the models
+    #: learned to paint along the borders.
+    jitter: str = "scale_crop"
     notes: dict = field(default_factory=dict)
     # Colour hints (pix2pix_demo.hints); tasks without ``hint_colour`` take none.
     #: N×3 uint8 RGB colours → N×out_channels, in the output's encoding.
@@ -267,7 +271,7 @@ register(Task(
     description="A line drawing (1 channel, canonical strokes) → a coloured, emoji-like picture.",
     in_channels=1, out_channels=3, color_space="rgb", image_size=256,
     make_pair=_sketch_pair, encode_input=_sketch_input, encode_target=_rgb_in, decode=_decode_rgb,
-    prepare=_sketch_prepare, finish=_sketch_finish, pairs_on_load=True, jitter="paper",
+    prepare=_sketch_prepare, finish=_sketch_finish, pairs_on_load=True, jitter="inset",
     hint_colour=_rgb_hint_colour, hint_region=_sketch_hint_region, hint_position=_sketch_hint_position,
     hint_fill=_sketch_hint_fill,
     notes={"pairs": "Lines are extracted from the emoji render (Canny edges of the CIELAB channels, wobble, "

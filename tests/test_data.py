@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import shutil
 
@@ -255,10 +256,30 @@ def test_random_crop_keeps_pairs_aligned(rng):
         ca, cb = D.random_crop(a, a.copy(), 32, task, np.random.default_rng(seed))
         assert ca.shape == cb.shape == (32, 32, 3)
         np.testing.assert_array_equal(ca, cb)  # the same crop, scale and mirror on both
-    sketch = get_task("sketch")  # "paper" jitter: resize up ~12 % then crop back
-    ca, cb = D.random_crop(a[:40, :40], a[:40, :40].copy(), 32, sketch, np.random.default_rng(0))
-    assert ca.shape == (32, 32, 3)
-    np.testing.assert_array_equal(ca, cb)
+    for jitter in ("paper", "inset"):
+        task = dataclasses.replace(get_task("sketch"), jitter=jitter)
+        ca, cb = D.random_crop(a[:40, :40], a[:40, :40].copy(), 32, task, np.random.default_rng(0))
+        assert ca.shape == (32, 32, 3)
+        np.testing.assert_array_equal(ca, cb)
+
+
+def test_sketch_jitter_never_cuts_the_picture_at_the_edge():
+    """A picture on paper with a 6 % margin (as fitted drawings have): the sketch jitter moves and shrinks it, but its
+    border stays white in every crop, as at inference; the paper's jitter cuts it at the edge."""
+    size, margin = 64, 4
+    pic = np.full((size, size, 3), 255, np.uint8)
+    pic[margin:-margin, margin:-margin] = (200, 30, 30)
+    def coloured_border(im):
+        return (im[[0, -1]] < 250).any() or (im[:, [0, -1]] < 250).any()
+
+    sketch = get_task("sketch")
+    assert sketch.jitter == "inset"
+    crops = [D.random_crop(pic, pic.copy(), size, sketch, np.random.default_rng(i))[1] for i in range(60)]
+    assert not any(coloured_border(c) for c in crops)
+    assert len({int((c < 250).any(-1).sum()) for c in crops}) >= 5, "the picture's size varies"
+    paper = dataclasses.replace(sketch, jitter="paper")
+    cut = [coloured_border(D.random_crop(pic, pic.copy(), size, paper, np.random.default_rng(i))[1]) for i in range(60)]
+    assert np.mean(cut) > 0.3
 
 
 def test_training_order_mixes_the_sets():
