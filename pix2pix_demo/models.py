@@ -6,11 +6,11 @@ Three generators share the same pix2pix building blocks (Isola et al., 2017, app
   concatenates encoder level *n - i* (the skip connections);
 * ``"encoder_decoder"``: exactly the same blocks, with the concatenations removed;
 * ``"mobilenet_unet"``: a ``keras.applications.MobileNetV2`` encoder (``weights=None``; nothing is ever
-  downloaded) whose intermediate activations feed the same pix2pix up-sampling blocks. MobileNetV2's largest
-  feature map is at stride 2; with ``input_skip`` (the default for new models) the input itself is a further skip
-  at full resolution, and the encoder reads every input channel. Without it (the models trained before) a 1×1
-  convolution squeezes the input to 3 channels and nothing reaches the output at full resolution, so colour hints,
-  which are a few pixels each, barely get through.
+  downloaded) whose intermediate activations feed the same pix2pix up-sampling blocks. A 1×1 convolution squeezes
+  an input of other than 3 channels to 3, and MobileNetV2's largest feature map is at stride 2. ``input_skip``
+  instead feeds MobileNetV2 every input channel and adds the input itself as a skip at full resolution. Measured on
+  hint-aware colorize (held-out photos, the same recipe), it did not make the model use hints: 18.3 dB and hue
+  0.46 with no hints, 18.5 dB and 0.55 with 10, against 19.1 / 0.49 and 19.1 / 0.61 without it. An option, off.
 
 As in the authors' Torch code and its PyTorch port, the innermost encoder convolution (the 1×1 bottleneck at
 full depth) is not batch-normalised, nor is the outermost. The TensorFlow tutorial normalises the bottleneck; that
@@ -63,8 +63,7 @@ class GeneratorConfig:
     #: tutorial (and the shipped models). Pix2pix encoders only: MobileNetV2's bottleneck is its own.
     bottleneck_norm: bool = False
     #: MobileNet U-Net only: the input as a skip at full resolution, and the encoder reading every input channel.
-    #: None: True for a new ``mobilenet_unet``, False otherwise.
-    input_skip: bool | None = None
+    input_skip: bool = False
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -79,8 +78,6 @@ class GeneratorConfig:
             raise ValueError(f"num_levels must be in 1..{max_levels} for image_size {self.image_size}")
         if not isinstance(self.bottleneck_norm, bool):
             raise ValueError(f"bottleneck_norm must be true or false, not {self.bottleneck_norm!r}")
-        if self.input_skip is None:
-            self.input_skip = self.arch == "mobilenet_unet"
         if not isinstance(self.input_skip, bool):
             raise ValueError(f"input_skip must be true or false, not {self.input_skip!r}")
         if self.input_skip and self.arch != "mobilenet_unet":
@@ -111,9 +108,8 @@ class GeneratorConfig:
         unknown = set(d) - known
         if unknown:
             raise ValueError(f"Unknown generator config keys: {sorted(unknown)}")
-        # Configs saved before bottleneck_norm or input_skip existed were built with the tutorial's bottleneck and
-        # without the MobileNet input skip.
-        return cls(**{"bottleneck_norm": True, "input_skip": False, **d})
+        # Configs saved before bottleneck_norm existed (all the shipped models) were built with the tutorial's.
+        return cls(**{"bottleneck_norm": True, **d})
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)

@@ -113,11 +113,11 @@ def test_mobilenet_unet_builds_for_any_channels(in_channels, out_channels):
     assert model.name == "mobilenet_unet"
     assert model.input_shape == (None, 32, 32, in_channels)
     assert model.output_shape == (None, 32, 32, out_channels)
-    assert len(skip_gates(model)) == 5  # the input at 32×32, then MobileNetV2's four
+    assert len(skip_gates(model)) == 4
     y = model(np.zeros((1, 32, 32, in_channels), np.float32), training=False)
     assert y.shape == (1, 32, 32, out_channels)
     feats = encoder_outputs(model)
-    assert [f.shape[1] for f in feats] == [32, 16, 8, 4, 2, 1]
+    assert [f.shape[1] for f in feats] == [16, 8, 4, 2, 1]
 
 
 def test_discriminator_any_channels_and_size():
@@ -261,8 +261,8 @@ def test_mobilenet_unet_reads_every_input_channel_and_skips_the_input_at_full_re
     """Colour hints are a few pixels each: squeezed to 3 channels by a 1×1 convolution and reaching the output
     only through stride-2 features, they barely got through (10 hints: +0.1 dB on held-out photos)."""
     cfg = GeneratorConfig(arch="mobilenet_unet", image_size=32, in_channels=4, out_channels=2, base_filters=8,
-                          max_filters=16, alpha=0.35)
-    assert cfg.input_skip is True and cfg.num_skips == 5
+                          max_filters=16, alpha=0.35, input_skip=True)
+    assert cfg.num_skips == 5
     model = build_generator(cfg)
     assert "to_rgb" not in [layer.name for layer in model.layers]
     assert model.get_layer("encoder").input.shape[-1] == 4
@@ -277,9 +277,9 @@ def test_mobilenet_unet_reads_every_input_channel_and_skips_the_input_at_full_re
     assert np.abs(model(x, training=False).numpy() - on).max() > 1e-4
 
 
-def test_configs_saved_without_input_skip_rebuild_the_three_channel_mobilenet():
-    """The shipped MobileNet U-Nets were trained before input_skip: their config.json has no such key."""
-    assert GeneratorConfig(arch="unet").input_skip is False
+def test_without_input_skip_the_mobilenet_squeezes_its_input_to_three_channels():
+    """The default, and the shipped MobileNet U-Nets (trained before input_skip: their config.json has no key)."""
+    assert GeneratorConfig(arch="mobilenet_unet").input_skip is False
     old = GeneratorConfig(arch="mobilenet_unet", image_size=32, in_channels=4, base_filters=8, max_filters=16,
                           alpha=0.35).to_dict()
     del old["input_skip"]
