@@ -75,11 +75,15 @@ class TrainConfig:
         return cls(**{k: v for k, v in d.items() if k in known})
 
     def generator_config(self, task: Task) -> GeneratorConfig:
+        in_channels = data_mod.input_channels(task, self.hints)
+        pad = None  # the task's blank input (for sketch: paper), and no hints
+        if task.blank_input is not None and self.arch != "mobilenet_unet":
+            pad = list(task.blank_input) + [0.0] * (in_channels - task.in_channels)
         return GeneratorConfig(arch=self.arch, image_size=self.image_size or task.image_size,
-                               in_channels=data_mod.input_channels(task, self.hints),
-                               out_channels=task.out_channels,
+                               in_channels=in_channels, out_channels=task.out_channels,
                                base_filters=self.base_filters, max_filters=self.max_filters,
-                               num_levels=self.num_levels, alpha=self.alpha, bottleneck_norm=self.bottleneck_norm)
+                               num_levels=self.num_levels, alpha=self.alpha, bottleneck_norm=self.bottleneck_norm,
+                               input_pad=pad)
 
 
 class Pix2Pix(keras.Model):

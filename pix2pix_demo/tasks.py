@@ -54,6 +54,9 @@ class Task:
     hint_region: Callable[[np.ndarray], np.ndarray] | None = None
     #: (the user's image, model size) → a function mapping the image's (x, y) to model (row, col).
     hint_position: Callable[[Image.Image, int], Callable[[float, float], tuple[float, float]]] | None = None
+    #: The encoded input of a blank picture, per channel (sketch: white paper), which a pix2pix generator's first
+    #: convolution pads with instead of zeros (``GeneratorConfig.input_pad``); None: zeros.
+    blank_input: tuple[float, ...] | None = None
     #: The encoded input (the task's own channels) → its closed regions, which a hint fills (``hints.regions``);
     #: None: a hint is its square only.
     hint_fill: Callable[[np.ndarray], np.ndarray] | None = None
@@ -273,7 +276,7 @@ register(Task(
     make_pair=_sketch_pair, encode_input=_sketch_input, encode_target=_rgb_in, decode=_decode_rgb,
     prepare=_sketch_prepare, finish=_sketch_finish, pairs_on_load=True, jitter="inset",
     hint_colour=_rgb_hint_colour, hint_region=_sketch_hint_region, hint_position=_sketch_hint_position,
-    hint_fill=_sketch_hint_fill,
+    hint_fill=_sketch_hint_fill, blank_input=(1.0,),
     notes={"pairs": "Lines are extracted from the emoji render (Canny edges of the CIELAB channels, wobble, "
                     "varied width), then brought to the canonical stroke style."}))
 

@@ -197,6 +197,7 @@ def test_skip_gates_are_ordered_outermost_first():
     GeneratorConfig(arch="encoder_decoder", image_size=32, base_filters=8, max_filters=32),
     GeneratorConfig(arch="encoder_decoder", image_size=32, base_filters=8, max_filters=32, bottleneck_norm=True),
     GeneratorConfig(arch="mobilenet_unet", image_size=32, in_channels=1, base_filters=8, max_filters=16, alpha=0.35),
+    GeneratorConfig(arch="unet", image_size=32, in_channels=2, base_filters=4, max_filters=16, input_pad=[1, 0]),
 ])
 def test_config_json_round_trip_rebuilds_the_same_architecture(cfg):
     restored = GeneratorConfig.from_dict(json.loads(cfg.to_json()))
@@ -223,6 +224,8 @@ def test_config_differences_change_the_architecture():
     (dict(arch="mobilenet_unet", image_size=16), "32"),
     (dict(bottleneck_norm="no"), "bottleneck_norm"),
     (dict(input_skip=True), "mobilenet_unet only"),
+    (dict(input_pad=[1.0, 0.0]), "one value per input channel"),
+    (dict(arch="mobilenet_unet", image_size=32, input_pad=[1.0, 1.0, 1.0]), "MobileNetV2 pads its own"),
     (dict(arch="mobilenet_unet", image_size=32, input_skip=1), "input_skip"),
 ])
 def test_invalid_configs_raise_value_error(kwargs, words):
@@ -288,3 +291,31 @@ def test_without_input_skip_the_mobilenet_squeezes_its_input_to_three_channels()
     model = build_generator(cfg)
     assert model.get_layer("to_rgb").output.shape[-1] == 3 and model.get_layer("encoder").input.shape[-1] == 3
     assert "skip_0" not in [layer.name for layer in model.layers]
+
+
+# ---------------------------------------------------------------------------------------------- padding with paper
+@pytest.mark.parametrize("arch", ["unet", "encoder_decoder"])
+def test_a_blank_drawing_padded_with_paper_has_no_border_at_the_first_level(arch):
+    """Zero padding is half ink to a drawing (paper is +1): the first level sees a frame round every input, which the
+    sketch models turned into smears along one border. Padded with paper, a blank page is the same everywhere."""
+    kw = dict(image_size=32, in_channels=2, base_filters=4, max_filters=16)
+    padded, zeros = build_generator(arch, input_pad=[1.0, 0.0], **kw), build_generator(arch, **kw)
+    assert padded.count_params() == zeros.count_params()
+    zeros.set_weights(padded.get_weights())
+    blank = np.concatenate([np.ones((1, 32, 32, 1)), np.zeros((1, 32, 32, 1))], -1).astype(np.float32)
+    for model, flat in ((padded, True), (zeros, False)):
+        level_1 = keras.Model(model.input, model.get_layer("enc_1").output)(blank).numpy()[0]
+        spread = np.abs(level_1 - level_1[8, 8]).max()
+        assert (spread < 1e-5) if flat else (spread > 1e-3), (arch, flat, spread)
+
+
+def test_sketch_models_pad_with_paper_and_others_with_zeros():
+    from pix2pix_demo.gan import TrainConfig
+    from pix2pix_demo.tasks import get_task
+
+    sketch = get_task("sketch")
+    assert TrainConfig(task="sketch", arch="unet", hints=True).generator_config(sketch).input_pad == [1, 0, 0, 0, 0]
+    assert TrainConfig(task="sketch", arch="encoder_decoder").generator_config(sketch).input_pad == [1.0]
+    assert TrainConfig(task="sketch", arch="mobilenet_unet").generator_config(sketch).input_pad is None
+    for task in ("colorize", "day2night", "night2day"):
+        assert TrainConfig(task=task).generator_config(get_task(task)).input_pad is None
