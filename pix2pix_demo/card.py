@@ -201,8 +201,8 @@ def write_card(weights, data_root, cache="cache", tasks=None) -> Path:
             counts = ", ".join(map(str, STRIP_COUNTS))
             sheets.append(f"### {task}, colour hints on held-out pictures: {counts} hints, then the target\n\n"
                           f"For each picture, the first row shows the input with the hints (sampled from the target, "
-                          f"5×5 patches of its colour{FILL_NOTE if get_task(task).hint_fill else ''}); then one row per "
-                          f"generator ({shown}).\n\n"
+                          f"5×5 patches of its colour{FILL_NOTE if get_task(task).hint_fill else ''}); then one row "
+                          f"per generator ({shown}).\n\n"
                           f"![{task}: {counts} hints]({task}/hints.jpg)\n")
     photos = data_root / "photos"
     if photos.is_dir():

@@ -140,7 +140,8 @@ def test_fused_adam_takes_the_same_steps_as_keras_adam():
 def _mapped_packages(pid: int) -> set[str]:
     """The site-packages packages with a file mapped into a process (their compiled extensions)."""
     maps = Path(f"/proc/{pid}/maps").read_text()
-    return {line.split("site-packages/", 1)[1].split("/", 1)[0] for line in maps.splitlines() if "site-packages/" in line}
+    return {line.split("site-packages/", 1)[1].split("/", 1)[0] for line in maps.splitlines()
+            if "site-packages/" in line}
 
 
 def _nice_and_cores(pid: int) -> tuple[int, int]:
