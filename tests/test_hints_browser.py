@@ -235,7 +235,7 @@ def test_compare_gives_the_same_hints_to_all_three(page, tmp_path):
     # Colorize: the hint canvas appears with the photo; a point re-runs all three generators with it.
     pg.locator("#cmp-task label", has_text="Colorize").click()
     pg.locator("#cmp-image input[type=file]").set_input_files(str(EXAMPLES / "photos" / "coffee_gray.jpg"))
-    pg.wait_for_function("document.querySelector('#cmp-canvas canvas').width === 600", timeout=TIMEOUT)
+    pg.wait_for_function("document.querySelector('#cmp-canvas canvas')?.width === 600", timeout=TIMEOUT)
     pg.wait_for_function("""() => { const i = document.querySelector('#cmp-unet img');
         return i && i.complete && i.naturalWidth === 600; }""", timeout=TIMEOUT)  # the photo's picture
     unet = img_src(pg, "#cmp-unet")
