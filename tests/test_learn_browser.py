@@ -41,7 +41,7 @@ def page(browser, app_url, live):
     context = browser.new_context(viewport={"width": 1280, "height": 1100})
     pg = context.new_page()
     errors = []
-    pg.on("pageerror", errors.append)
+    pg.on("pageerror", lambda e: errors.append(e))
     pg.goto(app_url)
     pg.wait_for_selector("#sketch-pad canvas.p2p-canvas", timeout=TIMEOUT)
     open_tab(pg, "learn")
