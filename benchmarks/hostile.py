@@ -18,6 +18,7 @@ from PIL import Image, ImageDraw
 
 from .common import ROOT, Section, Target, percentile, private_env, rss_mb
 from .serving import free_port, queue_call, wait_http
+from .serving import stop as stop_app  # `stop` here is the drawer's event
 
 PEAK_RSS_MB = 3072.0
 AFTER_RSS_MB = 1536.0
@@ -105,11 +106,7 @@ def hostile(weights: Path, quick: bool) -> Section:
         rss_after = rss_mb(proc.pid)
     finally:
         stop.set()
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_app(proc)
     ok = sum(1 for a in answers if a[0])
     busy = sum(1 for a in answers if "busy" in a[1])
     other = [a[1] for a in answers if not a[0] and "busy" not in a[1]]

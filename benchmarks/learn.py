@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .browser import settled_median, stroke_latencies
 from .common import ROOT, Section, Target, private_env
-from .serving import APP_RSS_MB, STROKE_MS, InProcessApp, free_port, wait_http
+from .serving import APP_RSS_MB, STROKE_MS, InProcessApp, free_port, stop, wait_http
 
 LEARN_S = 60
 SERVED_S = 45
@@ -235,11 +235,7 @@ def served(weights: Path, task: str, seconds: float, strokes: int, isolation: st
             raise RuntimeError(f"the served run did not end well: {seen['status']}")
         return out
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 # ---------------------------------------------------------------------------------------------- section

@@ -67,6 +67,16 @@ class QueueAnswer:
     ms: float = 0.0  # from the first upload (or the join) to the answer: what a browser waits for
 
 
+def stop(proc: subprocess.Popen, grace: float = 30.0) -> None:
+    """End an app process: ask it to stop, and kill it if it has not within ``grace`` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def queue_call(url: str, event: str | int, data: list, timeout: float = 60) -> QueueAnswer:
     """Run one event as the browser does: upload its files, join the queue, read the event stream to the end.
 
@@ -335,11 +345,7 @@ def app(weights: Path, quick: bool) -> Section:
         load_s = time.perf_counter() - t2
         rss_end = rss_mb(proc.pid)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
     fail_mixed, failures = len(errors_mixed), len(errors_load)
     for message in (errors_mixed + errors_load)[:5]:
         sec.notes.append(f"Failed: {message[:300]}")

@@ -51,9 +51,10 @@ def _hue_chroma(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.degrees(np.arctan2(lab[:, 2], lab[:, 1])) % 360.0, np.hypot(lab[:, 1], lab[:, 2])
 
 
-def _hue_hits(pred_rgb: np.ndarray, true_rgb: np.ndarray) -> tuple[int, int]:
-    """(colourful target pixels whose predicted hue is right, colourful target pixels)."""
-    t_hue, t_chroma = _hue_chroma(true_rgb)
+def _hue_hits(pred_rgb: np.ndarray, target: tuple[np.ndarray, np.ndarray]) -> tuple[int, int]:
+    """(colourful target pixels whose predicted hue is right, colourful target pixels); ``target`` is the target's
+    :func:`_hue_chroma`."""
+    t_hue, t_chroma = target
     p_hue, p_chroma = _hue_chroma(pred_rgb)
     colourful = t_chroma > CHROMA_MIN
     diff = np.abs((p_hue - t_hue + 180.0) % 360.0 - 180.0)
@@ -61,9 +62,9 @@ def _hue_hits(pred_rgb: np.ndarray, true_rgb: np.ndarray) -> tuple[int, int]:
     return int(hit[colourful].sum()), int(colourful.sum())
 
 
-def _hue_histogram(true_rgb: np.ndarray) -> np.ndarray:
-    """How many colourful target pixels have each whole-degree hue (360 bins)."""
-    t_hue, t_chroma = _hue_chroma(true_rgb)
+def _hue_histogram(target: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """How many colourful target pixels have each whole-degree hue (360 bins); ``target`` as in :func:`_hue_hits`."""
+    t_hue, t_chroma = target
     return np.bincount(np.floor(t_hue[t_chroma > CHROMA_MIN]).astype(int) % 360, minlength=360)
 
 
@@ -79,13 +80,13 @@ def _best_tint(hist: np.ndarray) -> tuple[float | None, float | None]:
 
 def hue_accuracy(pred_rgb: np.ndarray, true_rgb: np.ndarray) -> float | None:
     """The share of colourful target pixels whose predicted hue is within :data:`HUE_TOLERANCE`° (None: no colour)."""
-    hits, colourful = _hue_hits(pred_rgb, true_rgb)
+    hits, colourful = _hue_hits(pred_rgb, _hue_chroma(true_rgb))
     return round(hits / colourful, 4) if colourful else None
 
 
 def best_constant_tint(true_rgb: np.ndarray) -> tuple[float | None, float | None]:
     """(hue accuracy, hue in degrees) of the single constant hue that scores best on ``true_rgb``."""
-    return _best_tint(_hue_histogram(true_rgb))
+    return _best_tint(_hue_histogram(_hue_chroma(true_rgb)))
 
 
 #: Images per chunk in :func:`image_metrics`: SSIM and the CIELAB conversions hold several float copies of what
@@ -109,8 +110,9 @@ def image_metrics(pred_rgb: np.ndarray, true_rgb: np.ndarray) -> dict:
         ssim.append(tf.image.ssim(p, t, max_val=1.0).numpy())
         col_p += [imaging.colourfulness(im) for im in pc]
         col_t += [imaging.colourfulness(im) for im in tc]
-        h, c = _hue_hits(pc, tc)
-        hits, colourful, hist = hits + h, colourful + c, hist + _hue_histogram(tc)
+        target = _hue_chroma(tc)  # the slowest step of the metrics: once per chunk
+        h, c = _hue_hits(pc, target)
+        hits, colourful, hist = hits + h, colourful + c, hist + _hue_histogram(target)
     mean_p, mean_t = float(np.mean(col_p)), float(np.mean(col_t))
     return {
         "l1": round(l1_sum / np.asarray(true_rgb).size, 5),
