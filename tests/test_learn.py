@@ -269,6 +269,21 @@ def test_learn_endpoint_streams_a_run_to_its_end_and_the_zip_loads(client, app_u
     assert not client.predict(api_name="/learn_stop")  # nothing of this session runs any more: a no-op
 
 
+def test_learn_stream_never_wipes_an_output_in_the_browser(app_url, tiny_runs):
+    """Gradio streams a generator's outputs as diffs that the browser applies in place; the diff from a value to
+    ``gr.skip()`` deletes every key of that value (the plot then fails with "reading 'step'"). Between reports the
+    outputs are sent again unchanged, so no diff ever removes a key from an output."""
+    out, messages = raw_predict(app_url, "learn", ["colorize", None, None, None, 10, ["unet"]], timeout=240)
+    assert out is not None and str(out[7]).startswith("✅ **Done**"), messages[-1]
+    diffs = [m["output"]["data"] for m in messages if m.get("msg") == "process_generating"]
+    assert len(diffs) >= 5, "a stream of updates"
+    for update in diffs[1:]:  # the first is the outputs themselves, the others diffs against the previous ones
+        for i, ops in enumerate(update[:9]):
+            assert isinstance(ops, list), (i, ops)
+            wiped = [op for op in ops if op[0] == "delete" or op[1][-1:] == ["__type__"]]
+            assert not wiped, f"output {i}: {wiped}"
+
+
 @pytest.mark.parametrize("args, expected", [
     (["night2day", None, None, None, 10, ["unet"]], "The task must be one of"),
     ([["colorize"], None, None, None, 10, ["unet"]], "The task must be one of"),

@@ -192,16 +192,17 @@ def learn_tab(zoo: ModelZoo, results: Results):
     @friendly(heavy=False)
     def follow(run: live.LiveRun, what: str, folder: Path, seen: dict):
         """Wait up to a second for the run's next reports; (outputs, whether the run has ended). Between reports
-        only the status changes (a clock); the other outputs are ``gr.skip()``. An update every second also lets
-        Gradio cancel the stream promptly (it can only do so between two updates)."""
+        only the status changes (a clock); the other outputs are sent again unchanged, never ``gr.skip()``: Gradio
+        6.31 streams a generator's outputs as diffs against the previous ones, and the diff from a plot to a skip
+        deletes every key of the plot's value in the browser, in place ("Cannot read properties of undefined
+        (reading 'step')" once the plot redraws). An unchanged output's diff is empty. An update every second also
+        lets Gradio cancel the stream promptly (it can only do so between two updates)."""
         msgs = run.poll(POLL_S)
         if run.state == "error":
             raise gr.Error("The training stopped with an error; please try again.", print_exception=False)
         progress = any(m["kind"] in ("progress", "done") and m["generators"] for m in msgs)
         ended = run.state == "done" and not run.running
         status = status_text(run, what)
-        if not (progress or ended or ("input" not in seen and run.started)):
-            return [gr.skip()] * 7 + [status, gr.skip()], False
         if "input" not in seen and run.started:
             seen["input"] = results.save(_big(run.started["input"]), "input", jpeg=False)
             seen["target"] = results.save(_big(run.started["target"]), "target", jpeg=False)
