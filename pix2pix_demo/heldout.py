@@ -9,6 +9,8 @@ lays out in ``DATA/heldout/`` (see ``pix2pix_demo.sources``), which never reach 
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 import logging
 from pathlib import Path
 
@@ -201,6 +203,23 @@ def output_spread(task, generator, x: np.ndarray, y: np.ndarray) -> dict:
     return {"output_std": round(float(pred.std(0).mean()), 4), "target_std": round(float(y.std(0).mean()), 4)}
 
 
+#: Measured held-out metrics are kept in ``CACHE/heldout_metrics/``, one file per model and held-out folder, under a
+#: key of the model's weights, the pictures sampled, the hint counts and :data:`METRICS_VERSION`, and reused while
+#: those stay the same: a sketch model's numbers take half an hour on the 2 cores, and ``train-all --card-only``
+#: would otherwise measure again what an earlier evaluation of the same weights measured.
+METRICS_CACHE = "heldout_metrics"
+#: Bump when the metrics change (what they measure or how), so that no stored number is reused.
+METRICS_VERSION = 1
+
+
+def _metrics_file(cache: Path, task: str, label: str, model: Path, items: list, counts) -> Path:
+    from .export import sha256
+
+    key = json.dumps([METRICS_VERSION, task, label, sha256(model / "model.safetensors"),
+                      [[None if p is None else Path(p).name for p in item] for item in items], list(counts)])
+    return Path(cache) / METRICS_CACHE / f"{task}_{model.name}_{hashlib.sha256(key.encode()).hexdigest()[:24]}.json"
+
+
 def heldout_metrics(task: str, weights="weights", data_root="../shared/data", cache="cache", archs=None,
                     limit: int = HELDOUT_LIMIT) -> dict[str, dict[str, dict]]:
     """Measure the generators in ``weights/<task>/<arch>/`` on each held-out folder: ``{label: {arch: metrics}}``.
@@ -209,7 +228,8 @@ def heldout_metrics(task: str, weights="weights", data_root="../shared/data", ca
     PSNR, SSIM, colourfulness, hue accuracy and its best-constant-tint baseline, gray-only PSNR for colorize, and for a
     hint-aware generator the hints curve under "hints"), on at
     most ``limit`` pictures of each folder (a fixed sample, by a hash of the file name), plus ``n`` and
-    :func:`output_spread`. ``{}`` when ``data_root`` has no held-out sources.
+    :func:`output_spread`. ``{}`` when ``data_root`` has no held-out sources. Numbers measured before on the same
+    weights and pictures come from ``cache`` (:data:`METRICS_CACHE`).
     """
     from . import data as data_mod
     from .evaluation import evaluate_arrays
@@ -226,10 +246,18 @@ def heldout_metrics(task: str, weights="weights", data_root="../shared/data", ca
         results[label] = {}
         for arch in archs:
             translator = load(task, arch, weights / task / arch)
+            counts = EVAL_COUNTS if translator.takes_hints else ()
+            stored = _metrics_file(cache, task, label, weights / task / arch, items, counts)
+            if stored.exists():
+                results[label][arch] = json.loads(stored.read_text())
+                log.info("%s/%s on %s: measured before (%s)", task, arch, label, stored)
+                continue
             size = translator.config.image_size
             if size not in arrays:
                 arrays[size] = data_mod.validation_arrays(spec, ds, items, size)
             x, y = arrays[size]
-            metrics = evaluate_arrays(spec, translator.model, x, y, EVAL_COUNTS if translator.takes_hints else ())
+            metrics = evaluate_arrays(spec, translator.model, x, y, counts)
             results[label][arch] = {**metrics, **output_spread(spec, translator.model, x, y), "n": len(x)}
+            stored.parent.mkdir(parents=True, exist_ok=True)
+            stored.write_text(json.dumps(results[label][arch], indent=1))
     return results

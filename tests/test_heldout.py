@@ -176,6 +176,29 @@ def test_heldout_metrics_sketch_and_sample(built, weights, tmp_path):
     assert sample["n"] == 2 and sample["l1"] == again["l1"]  # a fixed sample
 
 
+def test_heldout_metrics_are_reused_for_the_same_weights_only(built, weights, tmp_path, monkeypatch):
+    import shutil
+
+    import pix2pix_demo.evaluation as evaluation
+
+    cache = tmp_path / "cache"
+    first = heldout.heldout_metrics("colorize", weights, built, cache)
+    assert len(list((cache / heldout.METRICS_CACHE).glob("*.json"))) == 2  # one per model and held-out folder
+    measure = evaluation.evaluate_arrays
+    monkeypatch.setattr(evaluation, "evaluate_arrays", lambda *a, **k: pytest.fail("measured again"))
+    assert heldout.heldout_metrics("colorize", weights, built, cache) == first
+    other = make_weights(tmp_path / "other", [("colorize", "unet")], hints=True)  # another U-Net, the same ED
+    shutil.copytree(weights / "colorize" / "encoder_decoder", other / "colorize" / "encoder_decoder")
+    from pix2pix_demo.export import write_manifest
+
+    write_manifest(other)
+    calls = []
+    monkeypatch.setattr(evaluation, "evaluate_arrays", lambda *a, **k: calls.append(1) or measure(*a, **k))
+    again = heldout.heldout_metrics("colorize", other, built, cache)
+    assert len(calls) == 1 and again["photos: held-pics 2.0-1"]["encoder_decoder"] == \
+        first["photos: held-pics 2.0-1"]["encoder_decoder"]
+
+
 def test_output_spread_sees_a_collapsed_generator():
     from pix2pix_demo.tasks import get_task
 
