@@ -59,6 +59,7 @@ def stroke_latencies(url: str, strokes: int = 12, timeout_ms: int = 60_000) -> l
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.goto(url)
         page.wait_for_selector("#sketch-pad canvas.p2p-canvas", timeout=timeout_ms)
+        page.wait_for_selector("#sketch-picture", state="attached", timeout=timeout_ms)  # under load it can come later
         for k in range(strokes):
             page.evaluate(ARM_LATENCY)
             x = 0.15 + 0.06 * (k % 12)
