@@ -129,8 +129,10 @@ def sketch_tab(zoo: ModelZoo, results: Results):
                     gr.Markdown("The model gets your drawing cropped to its content, centred with a small margin "
                                 "and redrawn with even 3 px strokes, exactly like the drawings it was trained on. "
                                 "So a small drawing in a corner works as well as a big one in the middle."
-                                + (" Your colour strokes reach it as small squares of colour along each stroke."
-                                   if colour else ""), elem_id="sketch-seen-note")
+                                + (" A colour stroke fills the closed shape it lies in, as shown here, and adds "
+                                   "small squares of its colour along the stroke; a shape with a gap in its outline "
+                                   "is open and gets the squares only." if colour else ""),
+                                elem_id="sketch-seen-note")
         if notice is None:
             gr.Examples(examples("sketch", SKETCH_EXAMPLES), inputs=[upload], outputs=[drawing_pad], fn=to_pad,
                         run_on_click=True, label="Example drawings (click one, then keep drawing)",
