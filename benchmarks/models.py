@@ -36,7 +36,7 @@ def _input(tr, seed=0) -> np.ndarray:
 
     src = ROOT / "examples" / ("sketch/cat_face.png" if tr.task.name == "sketch" else "photos/meadow.jpg")
     img = open_image(src) if src.exists() else Image.new("RGB", (256, 256), "white")
-    return tr.task.prepare(img, tr.config.image_size)[0][None]
+    return tr.encode(img)[0][None]  # with the (empty) hint channels of a hint-aware model
 
 
 def forward(weights: Path, quick: bool, peak_gflops: float) -> Section:

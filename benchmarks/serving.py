@@ -167,12 +167,12 @@ def sketch(app: InProcessApp, weights: Path, quick: bool) -> Section:
     tr = load("sketch", "unet", weights / "sketch" / "unet")
     results = Results(tempfile.mkdtemp(prefix="p2p-bench-"))
     img = load_upload(decode_data_url(url))
-    x, ctx = tr.task.prepare(img, tr.config.image_size)
+    x, ctx = tr.encode(img)  # the canonical strokes, and the (empty) hint channels of a hint-aware model
     y = tr.forward(x[None])[0]
     picture = tr.task.finish(y, ctx)
     parts = {
         "decode the PNG": median_ms(lambda: load_upload(decode_data_url(url)), repeats)[0],
-        "canonical strokes (prepare)": median_ms(lambda: tr.task.prepare(img, tr.config.image_size), repeats)[0],
+        "canonical strokes and hint channels (encode)": median_ms(lambda: tr.encode(img), repeats)[0],
         f"model ({tr.backend})": median_ms(lambda: tr.forward(x[None]), repeats)[0],
         "finish": median_ms(lambda: tr.task.finish(y, ctx), repeats)[0],
         "encode the picture (JPEG)": median_ms(lambda: results.save(picture, "p", jpeg=True, quality=92),
