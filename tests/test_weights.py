@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from app_fixtures import drawing
 from PIL import Image
 
 from pix2pix_demo import data as data_mod
@@ -198,8 +199,7 @@ def test_mouse_drawings_come_back_with_their_parts_and_clean_borders():
     unet = load("sketch", "unet")
     smiley = _mouse_drawing([_arc(256, 256, 180), _arc(190, 200, 22), _arc(322, 200, 22),
                              _arc(256, 270, 100, 45, 135, 24)])
-    house = _mouse_drawing([[(110, 250), (256, 110), (402, 250)], [(130, 240), (130, 420), (382, 420), (382, 240)],
-                            [(225, 420), (225, 320), (290, 320), (290, 420)]])
+    house = drawing((512, 512), box=(110, 110, 402, 420))  # walls 110–402 × 234–420, door 227–285 × 327–420
     face, home = (np.asarray(unet(d), np.float32) for d in (smiley, house))
     for cx in (190, 322):
         eye, around = _disc(cx, 200, 14), _disc(cx, 200, 36) & ~_disc(cx, 200, 26)
