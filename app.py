@@ -58,6 +58,10 @@ def main(argv=None):
 
     from pix2pix_demo.ui import build_app, launch
 
+    if os.environ.get("P2P_LEARN_ISOLATION", "process") == "process":
+        from pix2pix_demo.live_run import start_fork_server
+
+        start_fork_server()  # before any model loads: the live trainer then shares the app's TensorFlow
     demo = build_app(args.weights)
     launch(demo, host=args.host, port=args.port, share=args.share)
 

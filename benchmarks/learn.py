@@ -7,8 +7,9 @@ memory are measured on the app as it is deployed: ``python app.py`` in a process
 ``/learn`` and the strokes drawn in Chromium. In this process the app's RSS would also hold the harness (the browser
 driver, the other sections' leftovers) and miss what ``app.py`` sets up for the server (its malloc settings).
 
-Memory of the two together: the union of the resident pages of the app and of its trainer, counted by physical frame
-(``/proc/PID/pagemap``, which shows frame numbers to root only); elsewhere the app's RSS plus the trainer's private
+Memory of the two together: the union of the resident pages of the app and of every process below it (the trainer,
+the fork server it is forked from, or multiprocessing's resource tracker), counted by physical frame
+(``/proc/PID/pagemap``, which shows frame numbers to root only); elsewhere the app's RSS plus the others' private
 memory, which came within 5 MB of it here. Not the sum of PSS: PSS splits TensorFlow's library pages with every other
 process that maps them (another training on the machine), and so counts less than the two take.
 """
@@ -81,15 +82,32 @@ def union_mb(pids) -> float | None:
     return len(np.unique(np.concatenate(frames))) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def trainer_pid(app_pid: int) -> int | None:
-    """The app's training process: its child started by multiprocessing's spawn (not the resource tracker)."""
+def children(pid: int) -> list[int]:
     kids = []
-    for task in os.listdir(f"/proc/{app_pid}/task"):
-        try:
-            kids += [int(k) for k in Path(f"/proc/{app_pid}/task/{task}/children").read_text().split()]
-        except OSError:
-            pass
-    for kid in kids:
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            kids += [int(k) for k in Path(f"/proc/{pid}/task/{task}/children").read_text().split()]
+    except OSError:  # it has just exited
+        pass
+    return kids
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid``: its children, theirs, and so on."""
+    found, todo = [], children(pid)
+    while todo:
+        found.append(todo.pop())
+        todo += children(found[-1])
+    return found
+
+
+def trainer_pid(app_pid: int) -> int | None:
+    """The app's training process: a child of the app's fork server (``app.py``), or else the app's child
+    started by multiprocessing's spawn (not its resource tracker)."""
+    for kid in children(app_pid):
+        grandchildren = children(kid)
+        if grandchildren:
+            return grandchildren[0]
         try:
             if b"spawn_main" in Path(f"/proc/{kid}/cmdline").read_bytes():
                 return kid
@@ -105,8 +123,8 @@ class Memory:
     def __init__(self, app_pid=None, trainer=None, interval: float = 1.0):
         self.app_pid, self.trainer, self.interval = app_pid or os.getpid(), trainer, interval
         self.app, self.trainer_mb = dict(ZERO), dict(ZERO)
-        self.sum = 0.0  # app RSS + trainer private, sampled at the same moment
-        self.union: float | None = 0.0  # the two together, each page once (None: frames hidden)
+        self.sum = 0.0  # app RSS + the private memory of its other processes, sampled at the same moment
+        self.union: float | None = 0.0  # all the app's processes together, each page once (None: frames hidden)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
@@ -114,19 +132,21 @@ class Memory:
     def _sample(self):
         while not self._stop.is_set():
             pid = self.trainer() if self.trainer else None
+            others = descendants(self.app_pid)  # the trainer, the fork server or multiprocessing's resource tracker
             try:
                 app = smaps_mb(self.app_pid)
                 trainer = smaps_mb(pid) if pid else dict(ZERO)
+                helpers = sum(smaps_mb(p)["uss"] for p in others if p != pid)
             except OSError:  # the trainer has just exited
                 time.sleep(self.interval)
                 continue
             for peak, now in ((self.app, app), (self.trainer_mb, trainer)):
                 for k in peak:
                     peak[k] = max(peak[k], now[k])
-            self.sum = max(self.sum, app["rss"] + trainer["uss"])
+            self.sum = max(self.sum, app["rss"] + trainer["uss"] + helpers)
             if self.union is not None:
                 try:
-                    both = union_mb([self.app_pid] + ([pid] if pid else []))
+                    both = union_mb([self.app_pid] + others)
                     self.union = None if both is None else max(self.union, both)
                 except OSError:  # the trainer has just exited
                     pass
@@ -199,6 +219,8 @@ def served(weights: Path, task: str, seconds: float, strokes: int, isolation: st
         wait_http(url, 240, proc)
         _settle(proc.pid)
         out["ready_mb"] = _mb(smaps_mb(proc.pid))
+        union = union_mb([proc.pid] + descendants(proc.pid))  # with its fork server
+        out["ready_union_mb"] = None if union is None else round(union)
         if strokes:
             out["stroke_ms_idle"] = stroke_latencies(url, strokes)
         job = Client(url, verbose=False).submit(task, None, None, None, seconds, list(DEFAULT_ARCHS),
@@ -271,8 +293,10 @@ def learn(app: InProcessApp, quick: bool) -> Section:
     res = served(weights, "day2night", 20 if quick else SERVED_S, strokes)
     data["served"] = res
     mem, ready = res["memory"], res["ready_mb"]
+    with_server = (f"; with its fork server (the union of their pages) {res['ready_union_mb']} MB"
+                   if res.get("ready_union_mb") else "")
     sec.notes.append(f"`python app.py`, every model loaded, before any training: RSS {ready['rss']:.0f} MB (private "
-                     f"{ready['uss']:.0f} MB).")
+                     f"{ready['uss']:.0f} MB){with_server}.")
     if res.get("stroke_ms_idle"):
         base = res["stroke_ms_idle"]
         sec.notes.append(f"No training: {len(base)} pad strokes, median {settled_median(base):.0f} ms (max "
@@ -284,12 +308,13 @@ def learn(app: InProcessApp, quick: bool) -> Section:
                          f"from pointerup to the new picture.")
         sec.targets.append(Target("learn: stroke end → new picture while training (Chromium)", settled_median(lat),
                                   STROKE_MS, "<=", "ms"))
-    how = "the union of their resident pages" if mem["union_mb"] else "app RSS + trainer private"
+    how = "the union of their resident pages" if mem["union_mb"] else "app RSS + the others' private memory"
     sec.notes.append(
         f"Memory while day2night trained (peaks): app RSS {mem['app_mb']['rss']} MB; trainer RSS "
-        f"{mem['trainer_mb']['rss']} MB, of which {mem['trainer_mb']['uss']} MB private (the rest: TensorFlow's "
-        f"library pages, shared with the app); the two together ({how}) {mem['together_mb']} MB (app RSS + trainer "
-        f"private: {mem['app_rss_plus_trainer_private_mb']} MB); app RSS after the run {res['after_mb']['rss']} MB.")
+        f"{mem['trainer_mb']['rss']} MB, of which {mem['trainer_mb']['uss']} MB private (the rest: pages shared with "
+        f"the app: TensorFlow's library and, forked from the app's fork server, its imports); the app's processes "
+        f"together (app, trainer, fork server; {how}) {mem['together_mb']} MB (app RSS + the others' private "
+        f"memory: {mem['app_rss_plus_trainer_private_mb']} MB); app RSS after the run {res['after_mb']['rss']} MB.")
     sec.targets.append(Target("learn: app RSS while training", mem["app_mb"]["rss"], APP_RSS_MB, "<=", "MB"))
     sec.targets.append(Target("learn: app and trainer together while training (physical memory)",
                               mem["together_mb"], APP_RSS_MB, "<=", "MB"))

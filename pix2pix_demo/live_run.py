@@ -16,6 +16,7 @@ import threading
 import time
 from dataclasses import asdict
 
+from . import forkserver
 from .live_training import (  # noqa: F401
     DEFAULT_ARCHS,
     DEFAULT_SECONDS,
@@ -26,6 +27,7 @@ from .live_training import (  # noqa: F401
     MAX_SECONDS,
     MIN_SECONDS,
     LiveSpec,
+    forked_worker,
     prepare_images,
     train_worker,
 )
@@ -54,6 +56,43 @@ def _thread_worker(spec: dict, images, out, stop) -> None:
     train_worker(spec, images, out, stop, isolated=False)
 
 
+class _Connection:
+    """The app's end of a forked worker's connection, used as the reports' queue (``get``) and the stop event
+    (``set``) of a spawned one. Once the worker has gone, ``get`` finds nothing (after a short wait)."""
+
+    def __init__(self, conn):
+        self.conn, self._send = conn, threading.Lock()
+
+    def get(self, timeout: float | None = None) -> dict:
+        try:
+            if self.conn.poll(timeout):
+                return self.conn.recv()
+        except (OSError, EOFError):
+            time.sleep(min(timeout or 0.0, 0.2))
+        raise queue.Empty
+
+    def get_nowait(self) -> dict:
+        return self.get(0)
+
+    def set(self) -> None:
+        with self._send:
+            try:
+                self.conn.send("stop")
+            except OSError:  # the worker has gone
+                pass
+
+
+def start_fork_server() -> bool:
+    """Import what a training needs and fork the fork server (:mod:`pix2pix_demo.forkserver`) from which every
+    ``isolation="process"`` run then starts, sharing these imports with the app. Call it before the app loads a
+    model; False where it cannot run (then runs are spawned)."""
+    from . import export, training  # noqa: F401 -- imported here, shared with every run
+    from .live_training import _malloc_trim
+
+    _malloc_trim()  # free heap pages go back to the system rather than into the server's copy of the heap
+    return forkserver.start() is not None
+
+
 class LiveRun:
     """One run, seen from the app: :meth:`start` it, :meth:`poll` its reports, :meth:`stop` it.
 
@@ -78,22 +117,26 @@ class LiveRun:
 
     # ---------------------------------------------------------------------------------------- control
     def start(self) -> LiveRun:
-        args = (asdict(self.spec), self.images)
-        if self.spec.isolation == "process":
+        spec = asdict(self.spec)
+        if self.spec.isolation == "thread":
+            self._queue, self._stop = queue.Queue(), threading.Event()
+            self._worker = threading.Thread(target=_thread_worker, args=(spec, self.images, self._queue, self._stop),
+                                            name="p2p-live-training", daemon=True)
+            self._worker.start()
+        elif forkserver.running():  # a fork of the app's fork server, sharing the app's imported TensorFlow
+            self._worker = forkserver.launch(forked_worker, (spec, self.images))
+            self._queue = self._stop = _Connection(self._worker.conn)
+        else:
             import multiprocessing as mp
 
             # A fresh interpreter (TensorFlow must not be forked). The images go through a queue: in the process
             # arguments, a child that dies before reading them all would block start() on a full pipe.
+            # (The queues and the event must live as long as the child: it opens their semaphores by name.)
             ctx = mp.get_context("spawn")
             self._queue, self._stop, self._inbox = ctx.Queue(), ctx.Event(), ctx.Queue()
-            self._worker = ctx.Process(target=train_worker, args=(args[0], self._inbox, self._queue, self._stop, True),
+            self._worker = ctx.Process(target=train_worker, args=(spec, self._inbox, self._queue, self._stop, True),
                                        name="p2p-live-training", daemon=True)
-        else:
-            self._queue, self._stop = queue.Queue(), threading.Event()
-            self._worker = threading.Thread(target=_thread_worker, args=args + (self._queue, self._stop),
-                                            name="p2p-live-training", daemon=True)
-        self._worker.start()
-        if self.spec.isolation == "process":
+            self._worker.start()
             self._inbox.cancel_join_thread()  # never wait at exit for a child that did not read its images
             self._inbox.put(self.images)
         self.state = "setup"
@@ -107,7 +150,7 @@ class LiveRun:
         self._stop.set()
 
     def kill(self) -> None:
-        if self.spec.isolation == "process" and self._worker is not None and self._worker.is_alive():
+        if not isinstance(self._worker, threading.Thread) and self._worker is not None and self._worker.is_alive():
             log.warning("live training: killing the worker (pid %s)", self._worker.pid)
             self._worker.kill()
 
@@ -142,7 +185,7 @@ class LiveRun:
             if now > hard or (self.stop_requested is not None and now - self.stop_requested > 90.0):
                 self.kill()
                 break
-        if self.spec.isolation == "process" and self._worker is not None:
+        if not isinstance(self._worker, threading.Thread) and self._worker is not None:
             self._worker.join(5)
 
     # -------------------------------------------------------------------------------------- progress

@@ -8,8 +8,10 @@ shipped recipe (:data:`pix2pix_demo.zoo.RECIPES`: widths, discriminator, batch, 
 the held-out input and its own steps per second. At the end (time limit or a stop) each generator is exported to
 ``export_dir/<task>/<arch>/``, which ``pix2pix_demo.load(task, arch, weights=export_dir)`` opens.
 
-Training runs in a ``spawn`` ed child process (``isolation="process"``, the default) at nice +10 on one core
+Training runs in a child process (``isolation="process"``, the default) at nice +10 on one core
 (``os.sched_setaffinity``), TensorFlow limited to one thread: the app keeps the other core and wins the shared one.
+Under ``python app.py`` the child is a fork of the app's fork server (:mod:`pix2pix_demo.forkserver`,
+:func:`forked_worker`), which shares the app's imported TensorFlow; elsewhere it is ``spawn`` ed.
 The child is kept lean, since its memory counts against the app's budget (issue 14: ≤ 1.5 GB with a training
 running): it never imports what Keras loads only for notebooks and DataFrames (:data:`UNUSED_IN_TRAINER`), its
 crops are kept in float16, its optimiser updates each variable in one kernel (:func:`fused_adam`), and what the
@@ -256,6 +258,35 @@ def _set_bn_momentum(model, momentum: float) -> None:
         if layer.__class__.__name__ == "BatchNormalization":
             layer.momentum = momentum
         _set_bn_momentum(layer, momentum)
+
+
+class _AppConnection:
+    """A forked worker's end of its connection to the app: ``put`` sends a report, ``is_set`` tells whether the
+    app asked to stop (or has gone)."""
+
+    def __init__(self, conn):
+        self.conn, self.stopped = conn, False
+
+    def put(self, msg: dict) -> None:
+        try:
+            self.conn.send(msg)
+        except OSError:
+            self.stopped = True
+
+    def is_set(self) -> bool:
+        try:
+            while not self.stopped and self.conn.poll():
+                self.stopped = self.conn.recv() == "stop"
+        except (OSError, EOFError):
+            self.stopped = True
+        return self.stopped
+
+
+def forked_worker(spec: dict, images: list[np.ndarray], conn) -> None:
+    """:func:`train_worker` in a process forked from the app's fork server (:mod:`pix2pix_demo.forkserver`),
+    talking to the app through ``conn``."""
+    app = _AppConnection(conn)
+    train_worker(spec, images, app, app, isolated=True)
 
 
 def train_worker(spec: dict, images: list[np.ndarray], out, stop, isolated: bool) -> None:

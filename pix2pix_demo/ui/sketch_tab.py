@@ -123,10 +123,12 @@ def sketch_tab(zoo: ModelZoo, results: Results):
                                    elem_id="sketch-picture", buttons=["download", "fullscreen"], height=420)
                 hint = gr.Markdown(HINT_EMPTY, elem_id="sketch-hint")
                 with gr.Row(equal_height=False):
-                    seen = gr.Image(label=f"What the model sees ({model_size}×{model_size})", type="pil",
-                                    format="png", interactive=False, height=200, elem_id="sketch-seen",
+                    # No label over the picture (it would cover the drawing's top): the note beside it says what it is.
+                    seen = gr.Image(label=f"What the model sees ({model_size}×{model_size})", show_label=False,
+                                    type="pil", format="png", interactive=False, height=200, elem_id="sketch-seen",
                                     elem_classes=["p2p-seen"], buttons=[], scale=0, min_width=200)
-                    gr.Markdown("The model gets your drawing cropped to its content, centred with a small margin "
+                    gr.Markdown(f"**What the model sees** ({model_size}×{model_size} px, left): "
+                                "your drawing cropped to its content, centred with a small margin "
                                 "and redrawn with even 3 px strokes, exactly like the drawings it was trained on. "
                                 "So a small drawing in a corner works as well as a big one in the middle."
                                 + (" A colour stroke fills the closed shape it lies in, as shown here, and adds "
