@@ -56,12 +56,12 @@ def main(argv=None):
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
-    from pix2pix_demo.ui import build_app, launch
-
-    if os.environ.get("P2P_LEARN_ISOLATION", "process") == "process":
+    if os.environ.get("P2P_LEARN_ISOLATION", "process") == "process" and os.environ.get("P2P_FORK_SERVER") != "0":
         from pix2pix_demo.live_run import start_fork_server
 
         start_fork_server()  # before any model loads: the live trainer then shares the app's TensorFlow
+    from pix2pix_demo.ui import build_app, launch
+
     demo = build_app(args.weights)
     launch(demo, host=args.host, port=args.port, share=args.share)
 
