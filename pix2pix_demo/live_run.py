@@ -86,7 +86,16 @@ def start_fork_server() -> bool:
     """Import what a training needs and fork the fork server (:mod:`pix2pix_demo.forkserver`) from which every
     ``isolation="process"`` run then starts, sharing these imports with the app. Call it before the app loads a
     model; False where it cannot run (then runs are spawned)."""
-    from . import export, training  # noqa: F401 -- imported here, shared with every run
+    # Everything a run imports, imported here and so shared with every run: the engine, and what the tasks' pair
+    # makers load on first use (the app loads most of it too, later; imported after the fork, each process would
+    # hold a copy).
+    import scipy.ndimage  # noqa: F401
+    import skimage.color  # noqa: F401
+    import skimage.feature  # noqa: F401
+    import skimage.morphology  # noqa: F401
+    from PIL import JpegImagePlugin  # noqa: F401
+
+    from . import export, hints, night, recipes, tasks, training  # noqa: F401
     from .live_training import _malloc_trim
 
     _malloc_trim()  # free heap pages go back to the system rather than into the server's copy of the heap
