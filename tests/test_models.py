@@ -243,15 +243,12 @@ def test_unknown_config_keys_are_refused():
 
 
 def test_configs_saved_without_bottleneck_norm_rebuild_the_tutorials_bottleneck():
-    """Models trained before the setting existed had a normalised bottleneck; the shipped ones say which they have,
-    as their task's recipe does (retrained tasks: the paper's)."""
-    from pix2pix_demo.recipes import TUTORIAL_BOTTLENECK
-
+    """Models trained before the setting existed had a normalised bottleneck; the shipped ones say which they have:
+    all twelve the paper's."""
     assert GeneratorConfig().bottleneck_norm is False  # new models: the paper's
     shipped = sorted((Path(__file__).resolve().parents[1] / "weights").glob("*/*/config.json"))
-    saved = [(p.parent.parent.name, json.loads(p.read_text())["generator"]) for p in shipped]
-    assert len(saved) == 12 and all(GeneratorConfig.from_dict(g).bottleneck_norm == (task in TUTORIAL_BOTTLENECK)
-                                    for task, g in saved)
+    saved = [json.loads(p.read_text())["generator"] for p in shipped]
+    assert len(saved) == 12 and not any(GeneratorConfig.from_dict(g).bottleneck_norm for g in saved)
     old = {k: v for k, v in GeneratorConfig(arch="encoder_decoder", image_size=32, base_filters=4,
                                             max_filters=16).to_dict().items() if k != "bottleneck_norm"}
     model = build_generator(GeneratorConfig.from_dict(old))
