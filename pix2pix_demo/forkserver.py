@@ -107,6 +107,8 @@ class Forked:
             os.close(self._pidfd)
             self._pidfd = None
 
+    __del__ = close  # a finished run's handle is dropped when the next run replaces it: its descriptors go too
+
 
 def _serve(control: socket.socket) -> None:
     """The server's loop: for each socket received, fork a process that runs what arrives on it."""

@@ -96,9 +96,7 @@ def start_fork_server() -> bool:
     from PIL import JpegImagePlugin  # noqa: F401
 
     from . import export, hints, night, recipes, tasks, training  # noqa: F401
-    from .live_training import _malloc_trim
 
-    _malloc_trim()  # free heap pages go back to the system rather than into the server's copy of the heap
     return forkserver.start() is not None
 
 
