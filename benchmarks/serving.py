@@ -158,13 +158,14 @@ def _pad_data_url(size: int = 512) -> str:
 def sketch(app: InProcessApp, weights: Path, quick: bool) -> Section:
     from pix2pix_demo import load
     from pix2pix_demo.ui import PAD_SIZE, Results, decode_data_url, load_upload
+    from pix2pix_demo.ui.model_zoo import BACKENDS
 
     sec = Section("2. Sketch path: the live pad's handler and the browser round trip")
     repeats = 5 if quick else 40
     url = _pad_data_url(PAD_SIZE)
     handler = app.handler("sketch_live")
     total, _ = median_ms(lambda: handler(url), repeats, warmup=3)
-    tr = load("sketch", "unet", weights / "sketch" / "unet")
+    tr = load("sketch", "unet", weights / "sketch" / "unet", backend=BACKENDS.get("unet", "auto"))  # as the app
     results = Results(tempfile.mkdtemp(prefix="p2p-bench-"))
     img = load_upload(decode_data_url(url))
     x, ctx = tr.encode(img)  # the canonical strokes, and the (empty) hint channels of a hint-aware model
@@ -305,7 +306,8 @@ def app(weights: Path, quick: bool) -> Section:
     url = f"http://127.0.0.1:{port}/"
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--weights", str(weights)], cwd=ROOT,
-                            env=dict(os.environ, **private_env(base)), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            env=dict(os.environ, **private_env(base)), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
     warm, server_errors = {}, []
 
     def watch_log():  # the app logs "warmed up N models" once every model has been traced in the background
@@ -372,7 +374,8 @@ def app(weights: Path, quick: bool) -> Section:
                     Target(f"RSS growth, request {every} → {max(marks) if marks else n_mixed}", last - first,
                            LEAK_MB, "<=", "MB"),
                     Target("failed requests (mixed + load)", float(fail_mixed + failures), 0.0, "<=")]
-    sec.data = {"startup_s": startup, "warm_s": warm.get("s"), "rss_ready_mb": rss_ready, "rss_marks_mb": marks, "rss_end_mb": rss_end,
+    sec.data = {"startup_s": startup, "warm_s": warm.get("s"), "rss_ready_mb": rss_ready, "rss_marks_mb": marks,
+                "rss_end_mb": rss_end,
                 "mixed": {"n": n_mixed, "p50_ms": percentile(lat_mixed, .5), "p95_ms": percentile(lat_mixed, .95),
                           "failures": fail_mixed, "req_per_s": n_mixed / mixed_s},
                 "load": {"clients": clients, "requests_each": per, "p50_ms": percentile(lat, .5),

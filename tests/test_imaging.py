@@ -284,6 +284,17 @@ def test_canonical_sketch_fit_centres_a_drawing_in_a_corner():
     assert ys.mean() < 64 and xs.mean() < 64  # without fit the drawing stays in its corner
 
 
+@pytest.mark.parametrize("width", [1.0, 3.0, 4.5, 6.0, 7.0, 8.0, 12.0])
+def test_draw_strokes_matches_a_distance_transform(width):
+    """The shifted-skeleton drawing gives exactly the numbers of clip(width/2 + 0.5 - EDT, 0, 1), edges included."""
+    from scipy.ndimage import distance_transform_edt
+
+    skeleton = np.random.default_rng(int(width)).random((96, 80)) > 0.97
+    skeleton[0, 5] = skeleton[95, 79] = skeleton[40, 0] = True  # strokes cut by the borders
+    want = np.clip(width / 2 + 0.5 - distance_transform_edt(~skeleton), 0.0, 1.0)
+    np.testing.assert_array_equal(imaging.draw_strokes(skeleton, width), want)
+
+
 def test_canonical_sketch_of_empty_canvas_is_white():
     for fit in (True, False):
         out = imaging.canonical_sketch(np.full((100, 80), 255, np.uint8), size=64, fit=fit)
@@ -393,7 +404,8 @@ def test_outline_fills_keeps_lines_and_outlines_filled_shapes():
     d.ellipse((98, 98, 158, 158), fill=0)  # filled, 60 px across
     ink = np.asarray(art) < 128
     out = outline_fills(ink)
-    assert not out[110:146, 110:146].any() and out[128, 95:103].any() and (out[:60] == ink[:60]).all()  # ring; line kept
+    # A ring where the disc was; the line kept.
+    assert not out[110:146, 110:146].any() and out[128, 95:103].any() and (out[:60] == ink[:60]).all()
     canon = canonical_sketch(np.asarray(art), 256, fit=False)
     assert canon[110:146, 110:146].min() == 255 and canon[128, 94:104].min() < 128  # a ring, where it was a dot
 
