@@ -6,8 +6,6 @@ The same file runs the Hugging Face Space. The UI lives in ``pix2pix_demo/ui/`` 
 from __future__ import annotations
 
 import argparse
-import ctypes
-import ctypes.util
 import logging
 import os
 import sys
@@ -21,28 +19,9 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 NOTEBOOK_ONLY = ("IPython",)
 
 
-def lean_malloc() -> None:
-    """glibc's malloc set up for a server whose requests allocate and free large buffers on many threads.
-
-    At most two arenas: by default each thread that allocates may get an arena of its own (up to 8 per core;
-    Gradio runs every request on a pool thread), and each arena keeps what its requests freed. And buffers of 1 MB
-    or more (decoded uploads, their arrays, full-resolution results) come straight from the system and go back to
-    it when freed; glibc would otherwise raise this threshold after the first such buffer is freed and keep the
-    later ones in its heaps. Called first thing, before TensorFlow and Gradio start threads. A setting given in the
-    environment (``MALLOC_ARENA_MAX``, ``MALLOC_MMAP_THRESHOLD_``) wins, and a C library without ``mallopt`` is left
-    alone. A training's child process starts with glibc's defaults (it has one busy thread).
-    """
-    try:
-        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
-    except (OSError, AttributeError, TypeError):
-        return
-    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    for env, param, value in (("MALLOC_ARENA_MAX", -8, 2), ("MALLOC_MMAP_THRESHOLD_", -3, 1 << 20)):
-        if env not in os.environ:  # M_ARENA_MAX = -8, M_MMAP_THRESHOLD = -3 in glibc's malloc.h
-            mallopt(param, value)
-
-
 def main(argv=None):
+    from pix2pix_demo.heap import lean_malloc  # the package imports nothing heavy before it is asked to
+
     lean_malloc()
     for name in NOTEBOOK_ONLY:  # app.py run inside IPython: it stays
         sys.modules.setdefault(name, None)

@@ -15,7 +15,7 @@ Under ``python app.py`` the child is a fork of the app's fork server (:mod:`pix2
 The child is kept lean, since its memory counts against the app's budget (issue 14: ≤ 1.5 GB with a training
 running): it never imports what Keras loads only for notebooks and DataFrames (:data:`UNUSED_IN_TRAINER`), its
 crops are kept in float16, its optimiser updates each variable in one kernel (:func:`fused_adam`), and freed heap
-memory goes back to the system when training starts and after every report (:func:`_malloc_trim`).
+memory goes back to the system when training starts and after every report (:func:`~pix2pix_demo.heap.malloc_trim`).
 ``isolation="thread"`` trains in a thread of this process instead: no second TensorFlow (less memory), but the
 training's kernels run in TensorFlow's thread pools at normal priority, beside the app's.
 
@@ -37,6 +37,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from .heap import malloc_trim
 
 log = logging.getLogger(__name__)
 
@@ -240,23 +242,6 @@ def fused_adam(lr: float, beta_1: float):
     return FusedAdam(lr, beta_1=beta_1)
 
 
-def _malloc_trim() -> None:
-    """Hand the C heap's free memory back to the system (glibc's ``malloc_trim``; elsewhere nothing happens).
-
-    Building and tracing the GAN steps frees much of what it allocated, but glibc keeps freed heap memory for
-    later: 20–30 MB of the trainer's resident memory was such free space when its training started. Trimmed again
-    after every report (a few ms every 3 s), with a collection of the tracing's garbage before the first trim, the
-    full learn benchmark's peak went from 1,545 to 1,521 MB (app, server and trainer; trainer private 457 → 438 MB).
-    """
-    import ctypes
-    import ctypes.util
-
-    try:
-        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError, TypeError):
-        pass
-
-
 def _set_bn_momentum(model, momentum: float) -> None:
     for layer in getattr(model, "layers", []):
         if layer.__class__.__name__ == "BatchNormalization":
@@ -341,9 +326,14 @@ def train_worker(spec: dict, images: list[np.ndarray], out, stop, isolated: bool
             step((tf.constant(x), tf.constant(y)))  # trace now: the first step is not timed
             gan.reset_metrics()
             models[arch] = {"gan": gan, "step": step, "cfg": cfg, "busy_s": 0.0, "steps": 0}
-        if isolated:  # a thread of the app leaves the app's heap to the app
-            gc.collect()  # the tracing's Python graphs, kept alive by reference cycles until a collection
-            _malloc_trim()
+        if isolated:  # (a thread of the app leaves the app's heap to the app)
+            # Building and tracing the GAN steps frees much of what it allocated, but glibc keeps it for later:
+            # 20–30 MB of the trainer's resident memory was such free space when training started. Trimmed here,
+            # after collecting the tracing's Python graphs (reference cycles), and again after every report (a
+            # few ms every 3 s): the learn benchmark's peak (app, server and trainer) went from 1,545 MB to
+            # 1,513–1,521 MB, the trainer's private memory from 457 to 431–438 MB.
+            gc.collect()
+            malloc_trim()
         out.put({"kind": "started", "input": _as_rgb(xh[0]), "target": task.decode(xh[0], yh[0]),
                  "params": {a: int(m["gan"].generator.count_params()) for a, m in models.items()},
                  "batch_size": spec.train_config(spec.archs[0]).batch_size, "pairs": len(pairs)})
@@ -376,7 +366,7 @@ def train_worker(spec: dict, images: list[np.ndarray], out, stop, isolated: bool
             if time.monotonic() - last >= spec.report_every:
                 report()
                 if isolated:
-                    _malloc_trim()
+                    malloc_trim()
                 last = time.monotonic()
         folders = {}
         if spec.export_dir and models and steps:

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import ctypes
-import ctypes.util
 import logging
 import os
 import threading
@@ -23,22 +21,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import gradio as gr
 
+from ..heap import malloc_trim
+
 log = logging.getLogger(__name__)
 
 BUSY = "The server is busy with large images; try again in a moment."
 
 _taken: contextvars.ContextVar[list | None] = contextvars.ContextVar("memory_budget_taken", default=None)
-
-
-def _malloc_trim():
-    """glibc's ``malloc_trim(0)``: return free heap memory to the system; a no-op elsewhere."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        trim = libc.malloc_trim
-    except (OSError, AttributeError):
-        return lambda: None
-    trim.argtypes = [ctypes.c_size_t]
-    return lambda: trim(0)
 
 
 class MemoryBudget:
@@ -52,7 +41,7 @@ class MemoryBudget:
         self.peak = 0
         self.refused = 0
         self._cond = threading.Condition()
-        self._trim = _malloc_trim()
+        self._trim = malloc_trim
         self._released_since_trim = 0
 
     @contextlib.contextmanager
