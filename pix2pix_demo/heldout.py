@@ -246,8 +246,7 @@ def heldout_metrics(task: str, weights="weights", data_root="../shared/data", ca
         results[label] = {}
         for arch in archs:
             config = json.loads((weights / task / arch / "config.json").read_text())
-            takes_hints = config["generator"]["in_channels"] > spec.in_channels  # as Translator.takes_hints
-            counts = EVAL_COUNTS if takes_hints else ()
+            counts = EVAL_COUNTS if spec.hint_aware(config["generator"]["in_channels"]) else ()
             stored = _metrics_file(cache, task, label, weights / task / arch, items, counts)
             if stored.exists():  # the model is not even loaded
                 results[label][arch] = json.loads(stored.read_text())

@@ -144,7 +144,7 @@ class Translator:
     @property
     def takes_hints(self) -> bool:
         """A hint-aware generator: its input carries colour hints after the task's own channels."""
-        return self.config.in_channels > self.task.in_channels
+        return self.task.hint_aware(self.config.in_channels)
 
     def encode(self, img: Image.Image, hints=None) -> tuple[np.ndarray, object]:
         """The model input for ``img`` (and the context ``finish`` needs); ``hints`` as :func:`hints.parse` takes.

@@ -65,6 +65,11 @@ class Task:
     def takes_hints(self) -> bool:
         return self.hint_colour is not None
 
+    def hint_aware(self, in_channels: int) -> bool:
+        """Whether a generator of this task with ``in_channels`` inputs was trained with colour hints (its input
+        carries the hint channels after the task's own)."""
+        return in_channels > self.in_channels
+
     def hint_channels(self, points, size: int, x: np.ndarray | None = None) -> np.ndarray:
         """The rendered hint channels for ``points`` = [(row, col, encoded colour)] in model pixels; ``x``: the
         encoded input they go with (its closed regions are filled where the task has ``hint_fill``)."""
