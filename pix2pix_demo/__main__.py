@@ -52,6 +52,9 @@ def _add_train(sub):
     p.add_argument("--bottleneck-norm", action="store_true",
                    help="batch-normalise the innermost encoder layer (the TensorFlow tutorial's generator; the "
                         "paper's code, the default, does not)")
+    p.add_argument("--upsampling", choices=["transpose", "resize"], default="transpose",
+                   help="how the decoder doubles the resolution: the paper's 4×4 stride-2 transposed convolution, "
+                        "or ×2 nearest-neighbour resize then a 3×3 convolution (no checkerboard)")
     p.add_argument("--precision", choices=["float32", "mixed_bfloat16"], default="float32",
                    help="compute dtype while training (mixed_bfloat16: faster on CPUs with AVX-512 BF16 or AMX)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out at its last checkpoint")
@@ -166,7 +169,8 @@ def config_from_args(a):
                        l1_lambda=a.l1_lambda, val_fraction=a.val_fraction, direction=a.direction, layout=a.layout,
                        seed=a.seed, checkpoint_every=a.checkpoint_every, sample_every=a.sample_every,
                        log_every=a.log_every, max_images=a.max_images, weights_dtype=a.weights_dtype,
-                       precision=a.precision, bottleneck_norm=a.bottleneck_norm, hints=a.hints)
+                       precision=a.precision, bottleneck_norm=a.bottleneck_norm, hints=a.hints,
+                       upsampling=a.upsampling)
 
 
 def cmd_train(a):

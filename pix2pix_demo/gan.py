@@ -63,6 +63,8 @@ class TrainConfig:
     #: Colour hints (pix2pix_demo.hints): the generator also gets hint colours and their mask, sampled from the
     #: target during training; with no hints it is the automatic model. Sketch and colorize only.
     hints: bool = False
+    #: The decoder's up-sampling (models.GeneratorConfig.upsampling): "transpose" (the paper's) or "resize".
+    upsampling: str = "transpose"
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -83,7 +85,7 @@ class TrainConfig:
                                in_channels=in_channels, out_channels=task.out_channels,
                                base_filters=self.base_filters, max_filters=self.max_filters,
                                num_levels=self.num_levels, alpha=self.alpha, bottleneck_norm=self.bottleneck_norm,
-                               input_pad=pad)
+                               input_pad=pad, upsampling=self.upsampling)
 
 
 class Pix2Pix(keras.Model):

@@ -38,6 +38,7 @@ import tensorflow as tf
 from keras import layers
 
 ARCHS = ("unet", "encoder_decoder", "mobilenet_unet")
+UPSAMPLING = ("transpose", "resize")
 
 # MobileNetV2 activations used as skips, from the largest feature map (stride 2) to the bottleneck (stride 32).
 MOBILENET_SKIPS = ("block_1_expand_relu", "block_3_expand_relu", "block_6_expand_relu",
@@ -70,6 +71,10 @@ class GeneratorConfig:
     #: one side (measured: the shipped sketch U-Net's left 8 px were 15 levels off white, 2.6 on the right; padded
     #: with paper, same weights, 4.5).
     input_pad: list[float] | None = None
+    #: How the decoder doubles the resolution: "transpose", the paper's 4×4 stride-2 transposed convolution, or
+    #: "resize", nearest-neighbour ×2 then a 3×3 convolution (Odena et al. 2016, "Deconvolution and Checkerboard
+    #: Artifacts"): a transposed convolution whose kernel overlaps unevenly paints a periodic pattern.
+    upsampling: str = "transpose"
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -91,6 +96,8 @@ class GeneratorConfig:
                 raise ValueError(f"input_pad needs one value per input channel ({self.in_channels}) and a pix2pix "
                                  "encoder (MobileNetV2 pads its own convolutions)")
             self.input_pad = [float(v) for v in self.input_pad]
+        if self.upsampling not in UPSAMPLING:
+            raise ValueError(f"upsampling must be one of {', '.join(UPSAMPLING)}, not {self.upsampling!r}")
         if self.input_skip and self.arch != "mobilenet_unet":
             raise ValueError("input_skip is for mobilenet_unet only (the U-Net's outermost skip is at stride 2 too, "
                              "but its encoder already reads the input at full resolution)")
@@ -159,11 +166,17 @@ def downsample(filters: int, batchnorm: bool = True, name: str | None = None,
     return keras.Sequential(block, name=name)
 
 
-def upsample(filters: int, dropout: float = 0.0, name: str | None = None) -> keras.Sequential:
-    """Decoder block: ConvTranspose 4×4 stride 2 → BatchNorm → Dropout → ReLU."""
-    block = [layers.Conv2DTranspose(filters, 4, strides=2, padding="same", kernel_initializer=_init(),
-                                    use_bias=False),
-             layers.BatchNormalization()]
+def _doubling(filters: int, how: str = "transpose", **kwargs) -> list:
+    """Layers that double the resolution: a 4×4 stride-2 transposed convolution, or ×2 nearest then a 3×3 one."""
+    if how == "resize":
+        return [layers.UpSampling2D(2, interpolation="nearest"),
+                layers.Conv2D(filters, 3, padding="same", kernel_initializer=_init(), **kwargs)]
+    return [layers.Conv2DTranspose(filters, 4, strides=2, padding="same", kernel_initializer=_init(), **kwargs)]
+
+
+def upsample(filters: int, dropout: float = 0.0, name: str | None = None, how: str = "transpose") -> keras.Sequential:
+    """Decoder block: ConvTranspose 4×4 stride 2 (or ×2 resize, Conv 3×3) → BatchNorm → Dropout → ReLU."""
+    block = _doubling(filters, how, use_bias=False) + [layers.BatchNormalization()]
     if dropout:
         block.append(layers.Dropout(dropout))
     block.append(layers.ReLU())
@@ -198,14 +211,17 @@ def _decode(x, skips, cfg: GeneratorConfig, filters: list[int], input_skip=None)
     """
     for i, f in enumerate(filters):
         drop = cfg.dropout if i < cfg.dropout_levels else 0.0
-        x = upsample(f, drop, name=f"dec_{len(filters) - i}")(x)
+        x = upsample(f, drop, name=f"dec_{len(filters) - i}", how=cfg.upsampling)(x)
         if skips is not None:
             skip = SkipGate(name=f"skip_{len(filters) - i}")(skips[i])
             x = layers.Concatenate(name=f"concat_{len(filters) - i}")([x, skip])
     if input_skip is None:
+        if cfg.upsampling == "resize":
+            return keras.Sequential(_doubling(cfg.out_channels, "resize", activation=cfg.output_activation),
+                                    name="output")(x)
         return layers.Conv2DTranspose(cfg.out_channels, 4, strides=2, padding="same", kernel_initializer=_init(),
                                       activation=cfg.output_activation, name="output")(x)
-    x = upsample(cfg.base_filters, name="dec_0")(x)
+    x = upsample(cfg.base_filters, name="dec_0", how=cfg.upsampling)(x)
     x = layers.Concatenate(name="concat_0")([x, SkipGate(name="skip_0")(input_skip)])
     return layers.Conv2D(cfg.out_channels, 3, padding="same", kernel_initializer=_init(),
                          activation=cfg.output_activation, name="output")(x)

@@ -50,4 +50,5 @@ def command_line(cfg: TrainConfig, out: str) -> str:
             f"--base-filters {cfg.base_filters} --max-filters {cfg.max_filters} --disc-filters {cfg.disc_filters} "
             f"--alpha {cfg.alpha} --l1-lambda {cfg.l1_lambda:g} --seed {cfg.seed}"
             + (f" --precision {cfg.precision}" if cfg.precision != "float32" else "")
-            + (" --bottleneck-norm" if cfg.bottleneck_norm else "") + (" --hints" if cfg.hints else ""))
+            + (" --bottleneck-norm" if cfg.bottleneck_norm else "") + (" --hints" if cfg.hints else "")
+            + (f" --upsampling {cfg.upsampling}" if cfg.upsampling != "transpose" else ""))

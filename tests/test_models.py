@@ -198,6 +198,9 @@ def test_skip_gates_are_ordered_outermost_first():
     GeneratorConfig(arch="encoder_decoder", image_size=32, base_filters=8, max_filters=32, bottleneck_norm=True),
     GeneratorConfig(arch="mobilenet_unet", image_size=32, in_channels=1, base_filters=8, max_filters=16, alpha=0.35),
     GeneratorConfig(arch="unet", image_size=32, in_channels=2, base_filters=4, max_filters=16, input_pad=[1, 0]),
+    GeneratorConfig(arch="unet", image_size=32, base_filters=4, max_filters=16, upsampling="resize"),
+    GeneratorConfig(arch="mobilenet_unet", image_size=32, in_channels=2, base_filters=8, max_filters=16, alpha=0.35,
+                    input_skip=True, upsampling="resize"),
 ])
 def test_config_json_round_trip_rebuilds_the_same_architecture(cfg):
     restored = GeneratorConfig.from_dict(json.loads(cfg.to_json()))
@@ -227,12 +230,34 @@ def test_config_differences_change_the_architecture():
     (dict(input_pad=[1.0, 0.0]), "one value per input channel"),
     (dict(arch="mobilenet_unet", image_size=32, input_pad=[1.0, 1.0, 1.0]), "MobileNetV2 pads its own"),
     (dict(arch="mobilenet_unet", image_size=32, input_skip=1), "input_skip"),
+    (dict(upsampling="bilinear"), "upsampling"),
 ])
 def test_invalid_configs_raise_value_error(kwargs, words):
     with pytest.raises(ValueError, match=words):
         GeneratorConfig(**kwargs)
     with pytest.raises(ValueError):
         build_generator(**kwargs) if "arch" in kwargs else build_generator("unet", **kwargs)
+
+
+@pytest.mark.parametrize("arch", ["unet", "encoder_decoder", "mobilenet_unet"])
+def test_resize_upsampling_has_no_transposed_convolution_and_keeps_the_shapes(arch):
+    """upsampling="resize": every doubling is ×2 nearest then a 3×3 convolution (no uneven kernel overlap)."""
+    kw = dict(image_size=64, in_channels=2, base_filters=8, max_filters=32, alpha=0.35)
+    paper, resized = build_generator(arch, **kw), build_generator(arch, upsampling="resize", **kw)
+
+    def kinds(model):
+        found = []
+        for layer in model.layers:
+            found += kinds(layer) if hasattr(layer, "layers") else [type(layer).__name__]
+        return found
+
+    assert "Conv2DTranspose" in kinds(paper) and "Conv2DTranspose" not in kinds(resized)
+    assert kinds(resized).count("UpSampling2D") == kinds(paper).count("Conv2DTranspose")
+    assert resized.output_shape == paper.output_shape == (None, 64, 64, 3)
+    assert resized.count_params() < paper.count_params()  # 3×3 kernels instead of 4×4
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 64, 64, 2)).astype("float32")
+    y = np.asarray(resized(x, training=False))
+    assert np.isfinite(y).all() and np.abs(y).max() <= 1.0
 
 
 def test_unknown_config_keys_are_refused():
