@@ -333,9 +333,15 @@ def outline_fills(ink: np.ndarray, ratio: float = FILL_RATIO, min_width: float =
     Filled means thicker than ``ratio`` × the drawing's typical stroke (twice the median distance to the paper along
     the skeleton) and than ``min_width`` × its side: a drawing made with one pen, however thick, keeps every line.
     """
-    from scipy.ndimage import binary_erosion, distance_transform_edt
+    from scipy.ndimage import binary_erosion, distance_transform_edt, minimum_filter
     from skimage.morphology import skeletonize
 
+    # A core lies deeper than min_width × side / 2 inside the ink, so the square of half-side that / √2 around it
+    # is all ink. No such square: nothing is filled, and the distance transform and skeleton below are not needed
+    # (exact; the common case of a pen drawing on the live pad).
+    k = int(min_width * ink.shape[0] / 2 / np.sqrt(2))
+    if k >= 1 and not minimum_filter(ink, size=2 * k + 1, mode="nearest").any():
+        return ink
     inside = distance_transform_edt(ink)
     skeleton = skeletonize(ink)
     if not skeleton.any():

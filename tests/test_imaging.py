@@ -295,6 +295,41 @@ def test_draw_strokes_matches_a_distance_transform(width):
     np.testing.assert_array_equal(imaging.draw_strokes(skeleton, width), want)
 
 
+@pytest.mark.parametrize("size", [64, 256])
+def test_outline_fills_shortcut_for_thin_drawings_changes_nothing(size, monkeypatch):
+    """The early return (no square deep enough inside the ink) gives what the full computation gives."""
+    import scipy.ndimage
+
+    rng = np.random.default_rng(size)
+    drawings = []
+    for _ in range(12):
+        img = Image.new("L", (size, size), 0)
+        draw = ImageDraw.Draw(img)
+        for _ in range(3):
+            x, y = rng.integers(-size // 8, size, 2)
+            r = int(rng.integers(1, size // 12 + 2))
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=255)  # discs, some cut by the borders
+            draw.line(tuple(rng.integers(0, size, 4)), fill=255, width=int(rng.integers(1, size // 10 + 2)))
+        drawings.append(np.asarray(img) > 0)
+    thin = Image.new("L", (size, size), 0)
+    ImageDraw.Draw(thin).line((2, 3, size - 5, size // 2), fill=255, width=2)
+    drawings.append(np.asarray(thin) > 0)
+    real, deep = scipy.ndimage.minimum_filter, []
+
+    def recorded(a, **kw):
+        out = real(a, **kw)
+        deep.append(bool(out.any()))
+        return out
+
+    monkeypatch.setattr(scipy.ndimage, "minimum_filter", recorded)
+    fast = [imaging.outline_fills(d) for d in drawings]
+    assert not all(deep) and any(deep)  # both paths taken
+    monkeypatch.setattr(scipy.ndimage, "minimum_filter", lambda a, **kw: np.ones_like(real(a, **kw)))
+    for d, f in zip(drawings, fast):
+        np.testing.assert_array_equal(f, imaging.outline_fills(d))
+    assert any((f != d).any() for d, f in zip(drawings, fast))  # some drawings did have fills
+
+
 def test_canonical_sketch_of_empty_canvas_is_white():
     for fit in (True, False):
         out = imaging.canonical_sketch(np.full((100, 80), 255, np.uint8), size=64, fit=fit)
