@@ -28,8 +28,11 @@ RECIPES: dict[str, dict] = {
                       alpha=0.35, seed=1),
     # 4,000 steps were tried for night2day (varied night inputs only): SSIM rose (U-Net 0.58 → 0.63) but PSNR and
     # the round trip fell. Half default-look inputs (tasks.DEFAULT_NIGHT_SHARE) helped instead.
+    # λ = 10,000 (the L1 term all but alone): at the paper's 100 the adversarial term painted colour blotches on a
+    # regular grid in flat areas (skies, meadows), which resize up-sampling did not remove; at 10,000 they are gone.
+    # Chosen on the validation split (U-Net L1 0.0867 vs 0.1001, SSIM 0.689 vs 0.562); the held-out photos agree.
     "night2day": dict(image_size=128, base_filters=16, max_filters=128, disc_filters=32, batch_size=8, steps=2000,
-                      alpha=0.35),
+                      alpha=0.35, l1_lambda=10000.0),
 }
 
 
