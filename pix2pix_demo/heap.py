@@ -19,6 +19,8 @@ def _libc():
 
 
 _LIBC = _libc()
+if _LIBC is not None and hasattr(_LIBC, "malloc_trim"):
+    _LIBC.malloc_trim.argtypes, _LIBC.malloc_trim.restype = [ctypes.c_size_t], ctypes.c_int
 
 
 def lean_malloc() -> None:
@@ -45,5 +47,4 @@ def malloc_trim() -> None:
     """glibc's ``malloc_trim(0)``: hand the heap's free memory back to the system (a few ms)."""
     trim = getattr(_LIBC, "malloc_trim", None)
     if trim is not None:
-        trim.argtypes = [ctypes.c_size_t]
         trim(0)
