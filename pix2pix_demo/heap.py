@@ -19,8 +19,9 @@ def _libc():
 
 
 _LIBC = _libc()
-if _LIBC is not None and hasattr(_LIBC, "malloc_trim"):
-    _LIBC.malloc_trim.argtypes, _LIBC.malloc_trim.restype = [ctypes.c_size_t], ctypes.c_int
+_TRIM = getattr(_LIBC, "malloc_trim", None)
+if _TRIM is not None:
+    _TRIM.argtypes, _TRIM.restype = [ctypes.c_size_t], ctypes.c_int
 
 
 def lean_malloc() -> None:
@@ -45,6 +46,5 @@ def lean_malloc() -> None:
 
 def malloc_trim() -> None:
     """glibc's ``malloc_trim(0)``: hand the heap's free memory back to the system (a few ms)."""
-    trim = getattr(_LIBC, "malloc_trim", None)
-    if trim is not None:
-        trim(0)
+    if _TRIM is not None:
+        _TRIM(0)

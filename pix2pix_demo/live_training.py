@@ -2,7 +2,7 @@
 
 A run (:mod:`pix2pix_demo.live_run`, the app's side: start, reports, stop, one run at a time) trains one pix2pix
 GAN per generator (encoder-decoder and U-Net by default, the MobileNet U-Net on request) from scratch with the task's
-shipped recipe (:data:`pix2pix_demo.zoo.RECIPES`: widths, discriminator, batch, Adam 2e-4, λ = 100) on
+shipped recipe (:data:`pix2pix_demo.zoo.RECIPES`: widths, discriminator, batch, Adam 2e-4; λ = 100 for every task) on
 :data:`LIVE_SIZE` px crops; every generator gets the same batch at each step. Every ``report_every`` seconds
 :func:`train_worker` reports, per generator: the training L1 since the last report, the held-out L1, its output on
 the held-out input and its own steps per second. At the end (time limit or a stop) each generator is exported to
