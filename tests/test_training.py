@@ -379,3 +379,20 @@ def test_bf16_mixed_precision_training_exports_a_float32_model(photo_dir, tmp_pa
     tr = pix2pix_demo.load("day2night", "unet", weights=folder)
     out = np.asarray(tr(Image.fromarray(np.full((40, 50, 3), 128, np.uint8))))
     assert out.shape == (40, 50, 3) and out.dtype == np.uint8
+
+
+def test_native_bfloat16_reads_the_cpu_flags(tmp_path):
+    """The trainer warns before an emulated mixed_bfloat16 run: it reads the CPU's flags (x86 and Arm)."""
+    from pix2pix_demo.gan import native_bfloat16
+
+    def cpuinfo(text):
+        path = tmp_path / "cpuinfo"
+        path.write_text(text)
+        return str(path)
+
+    assert native_bfloat16(cpuinfo("processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma\n")) is False
+    assert native_bfloat16(cpuinfo("flags\t\t: avx2 avx512f avx512_bf16\n")) is True
+    assert native_bfloat16(cpuinfo("flags\t\t: avx2 amx_bf16 amx_tile\n")) is True
+    assert native_bfloat16(cpuinfo("Features\t: fp asimd bf16 i8mm\n")) is True
+    assert native_bfloat16(cpuinfo("model name\t: something\n")) is None  # no flags line: unknown
+    assert native_bfloat16(str(tmp_path / "missing")) is None
