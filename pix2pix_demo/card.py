@@ -344,6 +344,7 @@ How each task makes its training pairs (from `pix2pix_demo.tasks`):
 - {n_photos} photos are a small set; colorize tends toward the common colours of that set (sky, foliage, stone).
 - Hint-aware models (`--hints` in their command) take colour hints: the hint colours and a mask as extra input
   channels, trained with hints sampled from the targets (none in a quarter of the examples: that is the
-  automatic mode). With no hints, colorize gives muted casts (sepia, bluish) and now and then an orange
-  blob in a flat area; a few hints fix most of it (see the hints curve and the hint strip).
+  automatic mode). With no hints, colorize gives muted casts (sepia, bluish, a pink haze in some skies); a few
+  hints fix most of it (see the hints curve and the hint strip). Its encoder-decoder, with no hints, is nearly
+  gray: it has no path that carries a colour from the input to the right place.
 """
