@@ -345,6 +345,6 @@ How each task makes its training pairs (from `pix2pix_demo.tasks`):
 - Hint-aware models (`--hints` in their command) take colour hints: the hint colours and a mask as extra input
   channels, trained with hints sampled from the targets (none in a quarter of the examples: that is the
   automatic mode). With no hints, colorize gives muted casts (sepia, bluish, a pink haze in some skies); a few
-  hints fix most of it (see the hints curve and the hint strip). Its encoder-decoder, with no hints, is nearly
-  gray: it has no path that carries a colour from the input to the right place.
+  hints fix most of it (see the hints curve and the hint strip). With no hints the colorize encoder-decoder's
+  colours are nearly gray: it keeps too little of where things are to colour them, and L1 then favours gray.
 """
