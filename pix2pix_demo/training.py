@@ -185,6 +185,9 @@ def _train(cfg: TrainConfig, out: Path, resume: bool, devices: int | None, verbo
     chief = workers is None or workers.is_chief
     gcfg = cfg.generator_config(task)
     size = gcfg.image_size
+    if cfg.precision == "mixed_bfloat16" and native_bfloat16() is False:
+        log.warning("this CPU has no native bfloat16 (AVX-512 BF16, AMX): mixed_bfloat16 is emulated and was about "
+                    "10x slower than float32 on such a CPU; --precision float32 trains faster here")
     keras.utils.set_random_seed(cfg.seed)
 
     ds = data_mod.find_dataset(cfg.data, cfg.direction, cfg.layout)
@@ -194,9 +197,6 @@ def _train(cfg: TrainConfig, out: Path, resume: bool, devices: int | None, verbo
     log.info("%s: %d training / %d validation items (%s layout)", ds.root, len(train_items), len(val_items),
              ds.layout)
     val_x, val_y = data_mod.validation_arrays(task, ds, val_items or train_items[:4], size, hints=cfg.hints)
-    if cfg.precision == "mixed_bfloat16" and native_bfloat16() is False:
-        log.warning("this CPU has no native bfloat16 (AVX-512 BF16, AMX): mixed_bfloat16 is emulated and was about "
-                    "10x slower than float32 on such a CPU; --precision float32 trains faster here")
 
     strategy = strategy or _strategy(devices)
     global_batch = cfg.batch_size
