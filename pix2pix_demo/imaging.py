@@ -25,8 +25,8 @@ STROKE_WIDTH = 3.0
 #: Fraction of the frame left blank on each side when a drawing is fitted to its content.
 FIT_MARGIN = 0.06
 #: :func:`outline_fills`: a shape is filled when thicker than this many typical strokes, and than this share of
-#: the drawing's side.
-FILL_RATIO, FILL_MIN_WIDTH = 3.0, 0.05
+#: the drawing's side; always when thicker than FILL_MAX_WIDTH of the side.
+FILL_RATIO, FILL_MIN_WIDTH, FILL_MAX_WIDTH = 3.0, 0.05, 0.08
 #: Strokes reaching further than this from the skeleton (px) are drawn with a distance transform (draw_strokes).
 MAX_SHIFT_REACH = 4.5
 
@@ -325,13 +325,17 @@ def draw_strokes(skeleton: np.ndarray, width: float) -> np.ndarray:
     return out
 
 
-def outline_fills(ink: np.ndarray, ratio: float = FILL_RATIO, min_width: float = FILL_MIN_WIDTH) -> np.ndarray:
+def outline_fills(ink: np.ndarray, ratio: float = FILL_RATIO, min_width: float = FILL_MIN_WIDTH,
+                  max_width: float | None = None) -> np.ndarray:
     """Replace the filled areas of a binary drawing by their outlines, keep its lines.
 
     Designers' line art fills some shapes (pupils, hair, shadows) where a pen drawing or the training drawings
     (edges of the colour picture) outline them; the skeleton of a filled disc is a dot, of its outline a circle.
     Filled means thicker than ``ratio`` × the drawing's typical stroke (twice the median distance to the paper along
-    the skeleton) and than ``min_width`` × its side: a drawing made with one pen, however thick, keeps every line.
+    the skeleton) and than ``min_width`` × its side, or in any case than ``max_width`` (default
+    :data:`FILL_MAX_WIDTH`) × its side: a drawing made with one pen up to that width keeps every line, and a drawing
+    that is mostly fill (a disc with a digit cut out of it), where the fill itself is the typical stroke, still
+    becomes outlines.
     """
     from scipy.ndimage import binary_erosion, distance_transform_edt, minimum_filter
     from skimage.morphology import skeletonize
@@ -346,7 +350,8 @@ def outline_fills(ink: np.ndarray, ratio: float = FILL_RATIO, min_width: float =
     skeleton = skeletonize(ink)
     if not skeleton.any():
         return ink
-    half = max(ratio * np.median(inside[skeleton]), min_width * ink.shape[0] / 2)
+    max_width = FILL_MAX_WIDTH if max_width is None else max_width
+    half = min(max(ratio * np.median(inside[skeleton]), min_width * ink.shape[0] / 2), max_width * ink.shape[0] / 2)
     core = inside > half
     if not core.any():
         return ink

@@ -448,3 +448,25 @@ def test_outline_fills_keeps_lines_and_outlines_filled_shapes():
     ImageDraw.Draw(pen).ellipse((30, 30, 226, 226), outline=0, width=18)
     thick = np.asarray(pen) < 128
     assert (outline_fills(thick) == thick).all()
+
+
+def test_outline_fills_outlines_a_drawing_that_is_mostly_fill():
+    """A designer's badge: a white bar cut out of a black disc (emojione-monotone draws digits and arrows so). The
+    disc is most of the ink, so its own width is the typical stroke; a fill still becomes its outline when wider
+    than FILL_MAX_WIDTH of the side: the disc's rim and the bar's outline, as in the colour picture's edges."""
+    from PIL import ImageDraw
+
+    from pix2pix_demo.imaging import FILL_MAX_WIDTH, canonical_sketch, outline_fills
+
+    art = Image.new("L", (256, 256), 255)
+    d = ImageDraw.Draw(art)
+    d.ellipse((20, 20, 236, 236), fill=0)
+    d.rectangle((112, 70, 144, 186), fill=255)
+    ink = np.asarray(art) < 128
+    out = outline_fills(ink)
+    assert not out[55:75, 70:100].any() and not out[55:75, 156:186].any()  # inside the disc: paper
+    assert out[128, 18:24].any() and out[128, 108:115].any() and out[128, 142:149].any()  # rim, the bar's sides
+    canon = canonical_sketch(np.asarray(art), 256, fit=False)
+    assert canon[128, 108:115].min() < 128 and canon[128, 142:149].min() < 128 and canon[128, 120:136].min() == 255
+    assert (outline_fills(ink, max_width=1.0) != out).any()  # the cap is what did it
+    assert 0.05 < FILL_MAX_WIDTH < 0.2
