@@ -94,14 +94,29 @@ def best_constant_tint(true_rgb: np.ndarray) -> tuple[float | None, float | None
 METRIC_CHUNK = 32
 
 
-def image_metrics(pred_rgb: np.ndarray, true_rgb: np.ndarray) -> dict:
-    """L1, PSNR, SSIM, colourfulness and hue accuracy of uint8 RGB batches (N×H×W×3), measured a chunk at a time."""
+def target_stats(true_rgb: np.ndarray) -> list[tuple]:
+    """What :func:`image_metrics` measures of the targets alone, per chunk: (hue and chroma, colourfulness, hue
+    histogram). The CIELAB conversion is the metrics' slowest step: measuring several predictions of the same
+    targets (the hints curve), pass this to each call instead of converting the targets every time."""
+    out = []
+    for i in range(0, len(true_rgb), METRIC_CHUNK):
+        tc = true_rgb[i:i + METRIC_CHUNK]
+        target = _hue_chroma(tc)
+        out.append((target, [imaging.colourfulness(im) for im in tc], _hue_histogram(target)))
+    return out
+
+
+def image_metrics(pred_rgb: np.ndarray, true_rgb: np.ndarray, targets: list[tuple] | None = None) -> dict:
+    """L1, PSNR, SSIM, colourfulness and hue accuracy of uint8 RGB batches (N×H×W×3), measured a chunk at a time.
+
+    ``targets``: :func:`target_stats` of ``true_rgb``, if already made."""
     import tensorflow as tf
 
     l1_sum, psnr, ssim, col_p, col_t = 0.0, [], [], [], []
     hits = colourful = 0
     hist = np.zeros(360, np.int64)
-    for i in range(0, len(true_rgb), METRIC_CHUNK):
+    targets = targets if targets is not None else target_stats(true_rgb)
+    for chunk, i in enumerate(range(0, len(true_rgb), METRIC_CHUNK)):
         pc, tc = pred_rgb[i:i + METRIC_CHUNK], true_rgb[i:i + METRIC_CHUNK]
         p = tf.constant(pc, tf.float32) / 255.0
         t = tf.constant(tc, tf.float32) / 255.0
@@ -109,10 +124,10 @@ def image_metrics(pred_rgb: np.ndarray, true_rgb: np.ndarray) -> dict:
         psnr.append(tf.image.psnr(p, t, max_val=1.0).numpy())
         ssim.append(tf.image.ssim(p, t, max_val=1.0).numpy())
         col_p += [imaging.colourfulness(im) for im in pc]
-        col_t += [imaging.colourfulness(im) for im in tc]
-        target = _hue_chroma(tc)  # the slowest step of the metrics: once per chunk
+        target, target_col, target_hist = targets[chunk]
+        col_t += target_col
         h, c = _hue_hits(pc, target)
-        hits, colourful, hist = hits + h, colourful + c, hist + _hue_histogram(target)
+        hits, colourful, hist = hits + h, colourful + c, hist + target_hist
     mean_p, mean_t = float(np.mean(col_p)), float(np.mean(col_t))
     return {
         "l1": round(l1_sum / np.asarray(true_rgb).size, 5),
@@ -164,9 +179,10 @@ def evaluate_arrays(task: Task, generator, x: np.ndarray, y: np.ndarray, hint_co
         x_in = with_hints(task, x, y, 0)
     pred = predict(generator, x_in)
     target = decode_batch(task, x, y)
-    metrics = image_metrics(decode_batch(task, x, pred), target)
+    stats = target_stats(target)
+    metrics = image_metrics(decode_batch(task, x, pred), target, stats)
     if task.color_space == "lab":  # the gray-only baseline: a = b = 0, i.e. the input itself
-        metrics["psnr_gray_baseline"] = image_metrics(decode_batch(task, x, np.zeros_like(y)), target)["psnr"]
+        metrics["psnr_gray_baseline"] = image_metrics(decode_batch(task, x, np.zeros_like(y)), target, stats)["psnr"]
     metrics["params"] = int(generator.count_params())
     metrics["forward_ms"] = forward_ms(generator, x.shape[1], x_in.shape[-1])
     metrics["takes_hints"] = takes_hints
@@ -174,7 +190,7 @@ def evaluate_arrays(task: Task, generator, x: np.ndarray, y: np.ndarray, hint_co
         metrics["hints"] = {}
         for n in hint_counts:
             pred_n = predict(generator, with_hints(task, x, y, n)) if takes_hints else pred
-            m = image_metrics(decode_batch(task, x, pred_n), target)
+            m = image_metrics(decode_batch(task, x, pred_n), target, stats)
             metrics["hints"][str(n)] = {k: m[k] for k in ("l1", "psnr", "ssim", "hue_accuracy")}
     return metrics
 

@@ -221,6 +221,10 @@ def test_image_metrics_a_chunk_at_a_time_equal_the_metrics_in_one_piece(monkeypa
         assert chunked[key] == pytest.approx(whole[key], abs=2e-4), key
     assert whole["hue_accuracy"] == evaluation.hue_accuracy(pred, true)
     assert whole["hue_constant_tint"] == evaluation.best_constant_tint(true)[0]
+    # the targets measured once and reused (the hints curve) give the same numbers; another prediction, others
+    stats = evaluation.target_stats(true)
+    assert evaluation.image_metrics(pred, true, stats) == chunked
+    assert evaluation.image_metrics(true, true, stats)["hue_accuracy"] == 1.0 != chunked["hue_accuracy"]
 
 @pytest.mark.timeout(600)
 def test_evaluate_with_hint_counts(hint_model, photo_dir):
