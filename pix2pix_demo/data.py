@@ -28,6 +28,9 @@ from .tasks import Task
 log = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+#: In an "images" folder, ``drawings/<name>`` is an artist's own drawing of the picture ``<name>``: a task that makes
+#: its input from the picture (sketch) takes that drawing instead (a designer's line art, not extracted edges).
+DRAWINGS = "drawings"
 _VARIANT = re.compile(r"-(light|medium-light|medium|medium-dark|dark)-skin-tone")
 
 
@@ -41,7 +44,8 @@ class Dataset:
 
     root: Path
     layout: str  # "images", "ab" or "side-by-side"
-    items: list[tuple[str, str]]  # (A path, B path); for "images" and "side-by-side" both are the same file
+    items: list[tuple[str, str]]  # (A path, B path); for "side-by-side" both are the same file, for "images" too
+    # unless DRAWINGS holds a drawing of the picture
     direction: str = "AtoB"
 
     def __len__(self):
@@ -75,7 +79,9 @@ def find_dataset(root, direction: str | None = None, layout: str = "auto") -> Da
         files = list_images(root)
         if not files:
             raise DataError(f"No images found in {root} (looked for {', '.join(sorted(IMAGE_EXTENSIONS))}).")
-        items = [(str(p), str(p)) for p in files]
+        own = {p.name: p for p in list_images(root / DRAWINGS)} if layout == "images" and (root / DRAWINGS).is_dir() \
+            else {}
+        items = [(str(own.get(p.name, p)), str(p)) for p in files]
     if direction not in (None, "AtoB", "BtoA"):
         raise DataError(f"direction must be AtoB or BtoA, not {direction!r}")
     return Dataset(root, layout, items, direction or "AtoB")
@@ -113,8 +119,9 @@ def _seed_of(path: str) -> int:
 def read_pair(ds: Dataset, item, task: Task, cache_side: int, rng: np.random.Generator):
     """Stage 1 (cached): decode a dataset item into an (A, B) pair of uint8 RGB arrays of the same size.
 
-    For the "images" layout, the task makes the pair here when ``task.pairs_on_load``; otherwise A is B and the
-    pair is made after the crop. Raises :class:`imaging.ImageError` for unreadable files.
+    For the "images" layout, the task makes the pair here when ``task.pairs_on_load`` (or takes the artist's own
+    drawing from :data:`DRAWINGS`); otherwise A is B and the pair is made after the crop. Raises
+    :class:`imaging.ImageError` for unreadable files.
     """
     a_path, b_path = item
     if ds.layout == "ab":
@@ -127,6 +134,11 @@ def read_pair(ds: Dataset, item, task: Task, cache_side: int, rng: np.random.Gen
         half = img.shape[1] // 2
         a, b = img[:, :half], img[:, half:2 * half]
         return (a, b) if ds.direction == "AtoB" else (b, a)
+    if task.pairs_on_load and a_path != b_path:
+        drawing = _load(a_path, cache_side)
+        if drawing.size != (img.shape[1], img.shape[0]):
+            drawing = drawing.resize((img.shape[1], img.shape[0]), Image.Resampling.BICUBIC)
+        return np.asarray(drawing), img
     if task.pairs_on_load:
         return task.make_pair(img, rng)
     return img, img

@@ -12,11 +12,13 @@ import csv
 import hashlib
 import json
 import logging
+import shutil
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from .data import DRAWINGS
 from .models import ARCHS
 from .sheets import sample_items
 from .tasks import get_task
@@ -38,7 +40,10 @@ def task_data_path(task: str, data_root: Path, cache: Path) -> Path:
 def task_data(task: str, data_root: Path, cache: Path) -> Path:
     """:func:`task_data_path`, made first for sketch: the emoji sets of ``data_root/emoji`` rendered into
     ``cache/emoji256``, the clip art of ``data_root/clipart`` (if any) put on white squares in ``cache/clipart256``,
-    and ``cache/sketch256`` linking to both.
+    the designers' line art of ``data_root/lineart`` (if any) paired with its colour set in ``cache/lineart256``,
+    and ``cache/sketch256`` linking to them all: a line-art pair as ``<set>__<name>.png`` (the colour picture) and
+    ``drawings/<set>__<name>.png`` (the designer's drawing of it, which the sketch task reads instead of edges it
+    would extract; :data:`pix2pix_demo.data.DRAWINGS`).
 
     Each folder holds exactly its sources: renders of any other set (left from another data folder, or of a set that
     is now held out) are removed, and a held-out set is never rendered there.
@@ -55,15 +60,33 @@ def task_data(task: str, data_root: Path, cache: Path) -> Path:
         if any((data_root / "clipart").glob("*/*/*.png")):
             parts.append(cache / "clipart256")
             _flatten_clipart(data_root / "clipart", parts[1])
-        _link_all(parts, folder)
+        pictures = {p.name: p for part in parts for p in sorted(part.glob("*.png"))}
+        drawings = {}
+        for art in iconify_sets(data_root / "lineart"):
+            colour = _colour_set_of(art)
+            if colour not in sets:
+                log.warning("skipping the line art %s: its colour set %s is not a training set", art, colour)
+                continue
+            pairs = cache / "lineart256" / art
+            _render_lineart_pairs(data_root / "lineart" / art, data_root / "emoji" / colour, pairs)
+            for drawing in sorted((pairs / "A").glob("*.png")):
+                pictures[f"{art}__{drawing.name}"] = pairs / "B" / drawing.name
+                drawings[f"{art}__{drawing.name}"] = drawing
+        _link_all(pictures, folder)
+        if drawings:
+            _link_all(drawings, folder / DRAWINGS)
+        elif (folder / DRAWINGS).is_dir():
+            shutil.rmtree(folder / DRAWINGS)  # links only
     return folder
 
 
-def _link_all(parts: list[Path], folder: Path) -> None:
-    """Make ``folder`` hold a symbolic link to every PNG of ``parts`` (and nothing else)."""
-    wanted = {p.name: p.resolve() for part in parts for p in sorted(part.glob("*.png"))}
+def _link_all(wanted: dict[str, Path], folder: Path) -> None:
+    """Make ``folder`` hold a symbolic link named ``name`` to each ``wanted[name]`` (and no other file)."""
+    wanted = {name: path.resolve() for name, path in wanted.items()}
     folder.mkdir(parents=True, exist_ok=True)
     for link in folder.iterdir():
+        if link.is_dir() and not link.is_symlink():
+            continue
         if link.name not in wanted or not link.is_symlink() or link.resolve() != wanted[link.name]:
             link.unlink()
     for name, target in wanted.items():
@@ -204,19 +227,23 @@ def output_spread(task, generator, x: np.ndarray, y: np.ndarray) -> dict:
 
 
 #: Measured held-out metrics are kept in ``CACHE/heldout_metrics/``, one file per model and held-out folder, under a
-#: key of the model's weights, the pictures sampled, the hint counts and :data:`METRICS_VERSION`, and reused while
-#: those stay the same: a sketch model's numbers take half an hour on the 2 cores, and ``train-all --card-only``
-#: would otherwise measure again what an earlier evaluation of the same weights measured.
+#: key of the model's weights, the pictures as the model sees them (the encoded arrays: a change to how drawings
+#: become canonical strokes changes the key), the hint counts and :data:`METRICS_VERSION`, and reused while those
+#: stay the same: a sketch model's numbers take half an hour on the 2 cores, and ``train-all --card-only`` would
+#: otherwise measure again what an earlier evaluation of the same weights measured.
 METRICS_CACHE = "heldout_metrics"
 #: Bump when the metrics change (what they measure or how), so that no stored number is reused.
-METRICS_VERSION = 1
+METRICS_VERSION = 2
 
 
-def _metrics_file(cache: Path, task: str, label: str, model: Path, items: list, counts) -> Path:
+def _metrics_file(cache: Path, task: str, label: str, model: Path, arrays: tuple[np.ndarray, ...], counts) -> Path:
     from .export import sha256
 
-    key = json.dumps([METRICS_VERSION, task, label, sha256(model / "model.safetensors"),
-                      [[None if p is None else Path(p).name for p in item] for item in items], list(counts)])
+    pictures = hashlib.sha256()
+    for a in arrays:
+        pictures.update(np.ascontiguousarray(a).tobytes())
+    key = json.dumps([METRICS_VERSION, task, label, sha256(model / "model.safetensors"), pictures.hexdigest(),
+                      list(counts)])
     return Path(cache) / METRICS_CACHE / f"{task}_{model.name}_{hashlib.sha256(key.encode()).hexdigest()[:24]}.json"
 
 
@@ -247,16 +274,16 @@ def heldout_metrics(task: str, weights="weights", data_root="../shared/data", ca
         for arch in archs:
             config = json.loads((weights / task / arch / "config.json").read_text())
             counts = EVAL_COUNTS if spec.hint_aware(config["generator"]["in_channels"]) else ()
-            stored = _metrics_file(cache, task, label, weights / task / arch, items, counts)
+            size = config["generator"]["image_size"]
+            if size not in arrays:
+                arrays[size] = data_mod.validation_arrays(spec, ds, items, size)
+            x, y = arrays[size]
+            stored = _metrics_file(cache, task, label, weights / task / arch, (x, y), counts)
             if stored.exists():  # the model is not even loaded
                 results[label][arch] = json.loads(stored.read_text())
                 log.info("%s/%s on %s: measured before (%s)", task, arch, label, stored)
                 continue
             translator = load(task, arch, weights / task / arch)
-            size = translator.config.image_size
-            if size not in arrays:
-                arrays[size] = data_mod.validation_arrays(spec, ds, items, size)
-            x, y = arrays[size]
             metrics = evaluate_arrays(spec, translator.model, x, y, counts)
             results[label][arch] = {**metrics, **output_spread(spec, translator.model, x, y), "n": len(x)}
             stored.parent.mkdir(parents=True, exist_ok=True)

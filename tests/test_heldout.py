@@ -129,6 +129,43 @@ def test_sketch_folder_follows_its_sources(built, tmp_path):
     assert {Image.open(p).size for p in folder.iterdir()} == {(256, 256)}
 
 
+def test_sketch_trains_on_training_line_art(built, tmp_path, monkeypatch):
+    """A training artist's own line art, paired by icon name with its colour set: the sketch folder links each
+    colour picture once more, under the line-art set's name, with the designer's drawing of it in ``drawings/``,
+    and the sketch task reads that drawing instead of extracting edges; without line art the folder has none."""
+    from pix2pix_demo import data as data_mod
+    from pix2pix_demo.tasks import get_task
+
+    root, cache = tmp_path / "data", tmp_path / "cache"
+    shutil.copytree(built / "emoji", root / "emoji")
+    _iconify_set(root / "lineart", "trainart", 3)
+    art = json.loads((root / "lineart" / "trainart" / "icons.json").read_text())
+    art["icons"] = {k.replace("trainart", "trainset"): v for k, v in art["icons"].items()}
+    (root / "lineart" / "trainart" / "icons.json").write_text(json.dumps(art))
+    monkeypatch.setattr(heldout, "_colour_set_of", {"trainart": "trainset"}.get)
+    folder = heldout.task_data("sketch", root, cache)
+    paired = [f"trainart__trainset-icon-{i}.png" for i in range(3)]
+    assert sorted(p.name for p in (folder / "drawings").iterdir()) == paired
+    assert sorted(p.name.split("__")[0] for p in folder.glob("*.png")) == ["trainart"] * 3 + ["trainset"] * 6
+    pairs = cache / "lineart256" / "trainart"
+    assert (folder / paired[0]).resolve() == (pairs / "B" / "trainset-icon-0.png").resolve()
+    assert (folder / "drawings" / paired[0]).resolve() == (pairs / "A" / "trainset-icon-0.png").resolve()
+
+    ds = data_mod.find_dataset(folder)
+    item = next(i for i in ds.items if Path(i[1]).name == paired[0])
+    assert item == (str(folder / "drawings" / paired[0]), str(folder / paired[0]))
+    assert sum(a != b for a, b in ds.items) == 3  # the other pictures keep their extracted drawings
+    a, b = data_mod.read_pair(ds, item, get_task("sketch"), 256, np.random.default_rng(0))
+    assert (a == np.asarray(Image.open(pairs / "A" / "trainset-icon-0.png").convert("RGB"))).all()
+    assert (b == np.asarray(Image.open(pairs / "B" / "trainset-icon-0.png").convert("RGB"))).all()
+    a, b = data_mod.read_pair(ds, item, get_task("colorize"), 256, np.random.default_rng(0))
+    assert (a == b).all()  # a task that does not draw ignores the drawings
+
+    shutil.rmtree(root / "lineart")
+    folder = heldout.task_data("sketch", root, cache)
+    assert not (folder / "drawings").exists() and len(list(folder.iterdir())) == 6
+
+
 def test_set_both_training_and_heldout_refused(built, tmp_path):
     root = tmp_path / "data"
     shutil.copytree(built / "emoji", root / "emoji")
@@ -197,6 +234,15 @@ def test_heldout_metrics_are_reused_for_the_same_weights_only(built, weights, tm
     again = heldout.heldout_metrics("colorize", other, built, cache)
     assert len(calls) == 1 and again["photos: held-pics 2.0-1"]["encoder_decoder"] == \
         first["photos: held-pics 2.0-1"]["encoder_decoder"]
+
+    # the same weights and pictures, encoded otherwise (as a change to the canonical strokes would): measured again
+    from pix2pix_demo import data as data_mod
+
+    arrays = data_mod.validation_arrays
+    monkeypatch.setattr(data_mod, "validation_arrays", lambda *a, **k: (lambda x, y: (x * 0.5, y))(*arrays(*a, **k)))
+    calls.clear()
+    heldout.heldout_metrics("colorize", other, built, cache)
+    assert len(calls) == 2
 
 
 def test_output_spread_sees_a_collapsed_generator():
