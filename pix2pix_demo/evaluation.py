@@ -47,7 +47,7 @@ HUE_TOLERANCE = 45.0
 
 
 def _hue_chroma(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    lab = imaging.rgb_to_lab(np.asarray(rgb, np.uint8).reshape(-1, 1, 3))[:, 0]
+    lab = imaging.colours_to_lab(rgb)
     return np.degrees(np.arctan2(lab[:, 2], lab[:, 1])) % 360.0, np.hypot(lab[:, 1], lab[:, 2])
 
 

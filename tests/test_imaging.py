@@ -470,3 +470,14 @@ def test_outline_fills_outlines_a_drawing_that_is_mostly_fill():
     assert canon[128, 108:115].min() < 128 and canon[128, 142:149].min() < 128 and canon[128, 120:136].min() == 255
     assert (outline_fills(ink, max_width=1.0) != out).any()  # the cap is what did it
     assert 0.05 < FILL_MAX_WIDTH < 0.2
+
+
+def test_colours_to_lab_is_rgb_to_lab_exactly():
+    rng = np.random.default_rng(0)
+    pixels = np.concatenate([rng.integers(0, 256, (5000, 3)), rng.integers(100, 104, (5000, 3)),
+                             [[0, 0, 0], [255, 255, 255], [255, 0, 0]]]).astype(np.uint8)
+    expected = imaging.rgb_to_lab(pixels[:, None])[:, 0]
+    got = imaging.colours_to_lab(pixels[:, None])  # any shape that ends in 3
+    assert got.dtype == np.float32 and got.shape == (len(pixels), 3)
+    np.testing.assert_array_equal(got, expected)
+    assert imaging.colours_to_lab(np.zeros((0, 3), np.uint8)).shape == (0, 3)
