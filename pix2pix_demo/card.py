@@ -283,8 +283,8 @@ quiet machine (there, all are at most 20 ms: see the Performance section of the 
 ## Training
 
 Rebuild the data from public packages, then every model: `python -m pix2pix_demo data build --out ../data` and
-`python -m pix2pix_demo train-all --data ../data` (`../shared/data` is a ready-made copy without the held-out
-sources). Within a task the three generators
+`python -m pix2pix_demo train-all --data ../data` (`../shared/data` is a ready-made copy of the training
+sources, but it has no held-out folder and its photos include the held-out package). Within a task the three generators
 share data, split, image size, steps, batch size, losses (GAN + λ·L1), discriminator (PatchGAN, 70×70) and seed.
 Adam(2e-4, β1 = 0.5) for both networks.
 

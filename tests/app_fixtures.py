@@ -33,11 +33,14 @@ ALL_ARCHS = ("unet", "encoder_decoder", "mobilenet_unet")
 
 # ------------------------------------------------------------------------------------------------ models
 def fake_metrics(task: str, arch: str, params: int) -> dict:
-    """Held-out metrics in the shape ``evaluation.evaluate_arrays`` writes, distinct per model."""
+    """Metrics in the shape ``train`` and ``train-all`` write (in-source, and under "heldout" one held-out source),
+    distinct per model."""
     k = ALL_ARCHS.index(arch)
     return {"l1": round(0.2 - 0.03 * k, 4), "psnr": 15.0 + k, "ssim": 0.4 + 0.1 * k, "colourfulness": 20.0 + k,
             "colourfulness_target": 30.0, "colourfulness_ratio": round((20.0 + k) / 30.0, 3), "params": params,
-            "forward_ms": 1.0 + k, "n": 10 + k}
+            "forward_ms": 1.0 + k, "n": 10 + k,
+            "heldout": {"emoji: test set": {"l1": round(0.3 - 0.03 * k, 4), "psnr": 12.0 + k, "ssim": 0.3 + 0.1 * k,
+                                            "hue_accuracy": 0.4 + 0.1 * k, "hue_constant_tint": 0.55, "n": 20 + k}}}
 
 
 def make_weights(root: Path, models=None, size: int = TINY_SIZE, hints: bool = False) -> Path:

@@ -144,8 +144,11 @@ def test_compare_runs_three_generators_and_reads_their_metrics(client, files, ap
     metrics = json.loads((app_weights / "sketch" / "unet" / "metrics.json").read_text())
     row = rows["U-Net (skips)"]
     headers = table["headers"]
-    assert row[headers.index("L1 ↓")] == f"{metrics['l1']:.4f}"
-    assert row[headers.index("PSNR ↑")] == f"{metrics['psnr']:.2f}"
+    heldout = metrics["heldout"]["emoji: test set"]  # the held-out source's numbers, not the in-source split's
+    assert row[headers.index("L1 ↓")] == f"{heldout['l1']:.4f}" != f"{metrics['l1']:.4f}"
+    assert row[headers.index("PSNR ↑")] == f"{heldout['psnr']:.2f}"
+    assert row[headers.index("hue accuracy (best tint)")] == f"{heldout['hue_accuracy']:.2f} (0.55)"
+    assert row[headers.index("measured on")] == f"held out: emoji: test set, {heldout['n']} pictures"
     assert float(row[headers.index("this input (ms)")]) >= 0
     assert row[headers.index("params")].endswith(" M")
 

@@ -214,7 +214,8 @@ def test_compare_shows_three_generators_and_switches_skips(page):
     assert "M params" in caption and "off" not in caption
     table = pg.locator("#cmp-table").inner_text()
     assert all(name in table for name in ("Encoder–decoder (no skips)", "U-Net (skips)", "MobileNet U-Net"))
-    assert "PSNR" in table and "0.2000" in table  # the encoder-decoder's L1 from its metrics.json
+    assert "PSNR" in table and "0.3000" in table  # the encoder-decoder's held-out L1 from its metrics.json
+    assert "held out: emoji: test set" in table
     unet = img_src(pg, "#cmp-unet")
     ed = img_src(pg, "#cmp-encoder_decoder")
     before = np.asarray(fetch(unet), np.float32)

@@ -67,12 +67,23 @@ def _hint_aware(zoo: ModelZoo, task: str):
     return tr if tr is not None and tr.takes_hints else None
 
 
+def _measured(metrics: dict) -> tuple[dict, str]:
+    """The numbers the table shows for a model: its first held-out source's (the headline: pictures from a source it
+    never trained on) when its metrics.json has them, else its in-source validation split's; and which they are."""
+    heldout = metrics.get("heldout")
+    if isinstance(heldout, dict) and heldout:
+        label, measured = next(iter(heldout.items()))
+        if isinstance(measured, dict):
+            return measured, f"held out: {label}"
+    return metrics, "in-source validation"
+
+
 def compare_tab(zoo: ModelZoo, results: Results):
     tasks = list(TASKS)
     sketch_colour, colour_canvas = _hint_aware(zoo, "sketch"), _hint_aware(zoo, "colorize")
     default_task = next((t for t in tasks if any(zoo.get(t, a) for a in ARCHS)), tasks[0])
-    headers = ["generator", "params", "this input (ms)", "L1 ↓", "PSNR ↑", "SSIM ↑", "colourfulness (target)",
-               "held-out images"]
+    headers = ["generator", "params", "this input (ms)", "L1 ↓", "PSNR ↑", "SSIM ↑", "hue accuracy (best tint)",
+               "colourfulness (target)", "measured on"]
 
     def _fmt(v, spec):
         return format(v, spec) if isinstance(v, (int, float)) else "—"
@@ -80,12 +91,18 @@ def compare_tab(zoo: ModelZoo, results: Results):
     def _row(task, arch, ms):
         tr, m = zoo.get(task, arch), zoo.metrics(task, arch)
         if tr is None:
-            return [ARCH_TITLES[arch], "—", "not available", "—", "—", "—", "—", "—"]
-        col = (f"{m['colourfulness']:.1f} ({m['colourfulness_target']:.1f})"
-               if isinstance(m.get("colourfulness"), (int, float)) and
-               isinstance(m.get("colourfulness_target"), (int, float)) else "—")
+            return [ARCH_TITLES[arch], "—", "not available", "—", "—", "—", "—", "—", "—"]
+        m, where = _measured(m)
+
+        def _pair(a, b, spec):
+            return f"{_fmt(m.get(a), spec)} ({_fmt(m.get(b), spec)})" if isinstance(m.get(a), (int, float)) else "—"
+
+        n = m.get("n", m.get("val_items"))
         return [ARCH_TITLES[arch], f"{tr.params / 1e6:.2f} M", _fmt(ms, ".0f"), _fmt(m.get("l1"), ".4f"),
-                _fmt(m.get("psnr"), ".2f"), _fmt(m.get("ssim"), ".3f"), col, _fmt(m.get("n", m.get("val_items")), "d")]
+                _fmt(m.get("psnr"), ".2f"), _fmt(m.get("ssim"), ".3f"),
+                _pair("hue_accuracy", "hue_constant_tint", ".2f"),
+                _pair("colourfulness", "colourfulness_target", ".1f"),
+                where + (f", {n} pictures" if isinstance(n, int) else "")]
 
     def _skips_for(tr, levels):
         if levels is None:
@@ -131,7 +148,7 @@ def compare_tab(zoo: ModelZoo, results: Results):
     @friendly
     def compare(task, image, skip_levels, hints=None):
         """A task, an input image and the U-Net skip levels to keep on (1 = outermost) → the encoder-decoder's, the
-        U-Net's and the MobileNet U-Net's pictures, and a table of parameters, time and held-out metrics.
+        U-Net's and the MobileNet U-Net's pictures, and a table of parameters, time and metrics (held-out sources).
         ``hints``: colour hints, [{"x": X, "y": Y, "color": "#rrggbb"}, …] in the image's pixels, given to every
         generator that takes them (sketch and colorize)."""
         return run(task, image, skip_levels, checked_hints(hints))
@@ -245,8 +262,8 @@ def compare_tab(zoo: ModelZoo, results: Results):
                                                      interactive=False, elem_id=f"cmp-{a}", height=260,
                                                      buttons=["download", "fullscreen"]))
                                 captions.append(gr.Markdown(f"**{ARCH_TITLES[a]}**", elem_id=f"cmp-{a}-caption"))
-                    table = gr.Dataframe(headers=headers, label="Held-out metrics (from each model's metrics.json) "
-                                                                "and the time on this input",
+                    table = gr.Dataframe(headers=headers, label="Each model's metrics.json (a held-out source when "
+                                                                "measured) and the time on this input",
                                          interactive=False, elem_id="cmp-table", wrap=True)
                     gr.Markdown(SKIP_EXPLANATION)
                     gallery = gr.Gallery(label="U-Net encoder feature maps, outermost level first",
