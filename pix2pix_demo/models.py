@@ -14,7 +14,8 @@ Three generators share the same pix2pix building blocks (Isola et al., 2017, app
 
 As in the authors' Torch code and its PyTorch port, the innermost encoder convolution (the 1×1 bottleneck at
 full depth) is not batch-normalised, nor is the outermost. The TensorFlow tutorial normalises the bottleneck; that
-variant is ``bottleneck_norm=True``, the one the shipped models were trained with. In training, BatchNorm at 1×1
+variant is ``bottleneck_norm=True`` (models saved before the option existed load as it; every shipped model has
+the paper's). In training, BatchNorm at 1×1
 normalises each channel over the batch alone (4 numbers at batch size 4; at batch size 1 it outputs its beta
 whatever the input), and the bottleneck is the encoder-decoder's only path from input to output.
 
@@ -126,7 +127,7 @@ class GeneratorConfig:
         unknown = set(d) - known
         if unknown:
             raise ValueError(f"Unknown generator config keys: {sorted(unknown)}")
-        # Configs saved before bottleneck_norm existed (all the shipped models) were built with the tutorial's.
+        # Configs saved before bottleneck_norm existed were built with the tutorial's.
         return cls(**{"bottleneck_norm": True, **d})
 
     def to_json(self) -> str:

@@ -1,11 +1,12 @@
-"""The Gradio 6 app: four tabs built from the task records, every action a named API endpoint.
+"""The Gradio 6 app: five tabs built from the task records, every action a named API endpoint.
 
 ``build_app(weights_dir)`` loads every model in ``weights_dir/<task>/<arch>/`` once, warms it up, and returns a
 ``gr.Blocks``; ``launch(demo, …)`` serves it with the app's limits. Tabs whose models are missing show a notice.
 
 One file per concept: :mod:`.model_zoo` (the loaded models), :mod:`.inputs` (every client input checked),
 :mod:`.budget` (the app-wide memory budget), :mod:`.outputs` (result files), :mod:`.pad` (the drawing pad), and one
-file per tab (:mod:`.sketch_tab`, :mod:`.day_night_tab`, :mod:`.colorize_tab`, :mod:`.compare_tab`).
+file per tab (:mod:`.sketch_tab`, :mod:`.day_night_tab`, :mod:`.colorize_tab`, :mod:`.compare_tab`,
+:mod:`.learn_tab`).
 
 Public endpoints (see the README's API section): ``/sketch`` (drawing file → picture), ``/day_night`` (photo,
 direction → full-resolution file), ``/colorize`` (photo → full-resolution file), ``/compare`` (task, image, enabled
