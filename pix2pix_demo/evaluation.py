@@ -110,14 +110,24 @@ def image_metrics(pred_rgb: np.ndarray, true_rgb: np.ndarray, targets: list[tupl
     """L1, PSNR, SSIM, colourfulness and hue accuracy of uint8 RGB batches (N×H×W×3), measured a chunk at a time.
 
     ``targets``: :func:`target_stats` of ``true_rgb``, if already made."""
+    chunks = (pred_rgb[i:i + METRIC_CHUNK] for i in range(0, len(true_rgb), METRIC_CHUNK))
+    return chunked_metrics(chunks, true_rgb, targets)
+
+
+def chunked_metrics(pred_chunks, true_rgb: np.ndarray, targets: list[tuple] | None = None) -> dict:
+    """:func:`image_metrics` of predictions given as consecutive chunks of :data:`METRIC_CHUNK` pictures (an
+    iterable, so that a caller can make each chunk only when it is measured: the whole set at once held 14.8 GB for
+    the 1,386 sketch validation pictures with their hint curve)."""
     import tensorflow as tf
 
     l1_sum, psnr, ssim, col_p, col_t = 0.0, [], [], [], []
     hits = colourful = 0
     hist = np.zeros(360, np.int64)
     targets = targets if targets is not None else target_stats(true_rgb)
-    for chunk, i in enumerate(range(0, len(true_rgb), METRIC_CHUNK)):
-        pc, tc = pred_rgb[i:i + METRIC_CHUNK], true_rgb[i:i + METRIC_CHUNK]
+    for chunk, pc in enumerate(pred_chunks):
+        tc = true_rgb[chunk * METRIC_CHUNK:(chunk + 1) * METRIC_CHUNK]
+        if pc.shape != tc.shape:
+            raise ValueError(f"prediction chunk {chunk} has shape {pc.shape}, its targets {tc.shape}")
         p = tf.constant(pc, tf.float32) / 255.0
         t = tf.constant(tc, tf.float32) / 255.0
         l1_sum += float(tf.reduce_sum(tf.abs(p - t)))
@@ -128,6 +138,8 @@ def image_metrics(pred_rgb: np.ndarray, true_rgb: np.ndarray, targets: list[tupl
         col_t += target_col
         h, c = _hue_hits(pc, target)
         hits, colourful, hist = hits + h, colourful + c, hist + target_hist
+    if len(col_p) != len(true_rgb):
+        raise ValueError(f"{len(col_p)} predictions for {len(true_rgb)} targets")
     mean_p, mean_t = float(np.mean(col_p)), float(np.mean(col_t))
     return {
         "l1": round(l1_sum / np.asarray(true_rgb).size, 5),
@@ -157,40 +169,50 @@ def forward_ms(generator, size: int, channels: int, repeats: int = 20) -> float:
     return round(float(np.median(times)), 2)
 
 
-def with_hints(task: Task, x: np.ndarray, y: np.ndarray, count: int | None, seed: int = 0) -> np.ndarray:
+def with_hints(task: Task, x: np.ndarray, y: np.ndarray, count: int | None, seed: int = 0,
+               start: int = 0) -> np.ndarray:
     """``x`` plus hint channels sampled from ``y`` (``count`` per image; None: the training distribution), with a
-    fixed seed per image, so every generator and every run sees the same hints."""
+    fixed seed per image, so every generator and every run sees the same hints. ``start``: the index of ``x[0]``
+    in the whole set, when ``x`` is a chunk of it (the hints depend on the index)."""
     from . import hints
 
     maps = []
-    for i, (xi, yi) in enumerate(zip(x, y)):
+    for i, (xi, yi) in enumerate(zip(x, y), start):
         rng = np.random.default_rng([seed, i, -1 if count is None else count])
         region = task.hint_region(yi) if task.hint_region is not None else None
         maps.append(task.hint_channels(hints.sample(yi, rng, region, count), yi.shape[0], xi))
     return np.concatenate([x, np.stack(maps)], -1)
 
 
+def _decoded_predictions(task: Task, generator, x: np.ndarray, y: np.ndarray, count: int | None):
+    """The generator's decoded pictures of ``x``, a chunk of :data:`METRIC_CHUNK` at a time, with ``count`` hints
+    sampled from ``y`` (None: a model without hint input)."""
+    for i in range(0, len(x), METRIC_CHUNK):
+        xi = x[i:i + METRIC_CHUNK]
+        x_in = xi if count is None else with_hints(task, xi, y[i:i + METRIC_CHUNK], count, start=i)
+        yield decode_batch(task, xi, predict(generator, x_in))
+
+
 def evaluate_arrays(task: Task, generator, x: np.ndarray, y: np.ndarray, hint_counts=()) -> dict:
     """Validation metrics of ``generator`` on encoded arrays (the task's own input channels), plus its size and
-    speed. A hint-aware generator is measured with no hints, and with each of ``hint_counts`` under "hints"."""
-    x_in = x
+    speed. A hint-aware generator is measured with no hints, and with each of ``hint_counts`` under "hints".
+
+    Each chunk of pictures is predicted, decoded and measured in turn, so the memory this takes does not grow with
+    the number of pictures beyond the targets themselves."""
     takes_hints = generator.input_shape[-1] > x.shape[-1]
-    if takes_hints:
-        x_in = with_hints(task, x, y, 0)
-    pred = predict(generator, x_in)
     target = decode_batch(task, x, y)
     stats = target_stats(target)
-    metrics = image_metrics(decode_batch(task, x, pred), target, stats)
+    metrics = chunked_metrics(_decoded_predictions(task, generator, x, y, 0 if takes_hints else None), target, stats)
     if task.color_space == "lab":  # the gray-only baseline: a = b = 0, i.e. the input itself
         metrics["psnr_gray_baseline"] = image_metrics(decode_batch(task, x, np.zeros_like(y)), target, stats)["psnr"]
     metrics["params"] = int(generator.count_params())
-    metrics["forward_ms"] = forward_ms(generator, x.shape[1], x_in.shape[-1])
+    metrics["forward_ms"] = forward_ms(generator, x.shape[1], generator.input_shape[-1])
     metrics["takes_hints"] = takes_hints
     if hint_counts:
         metrics["hints"] = {}
         for n in hint_counts:
-            pred_n = predict(generator, with_hints(task, x, y, n)) if takes_hints else pred
-            m = image_metrics(decode_batch(task, x, pred_n), target, stats)
+            m = (chunked_metrics(_decoded_predictions(task, generator, x, y, n), target, stats) if takes_hints
+                 else metrics)
             metrics["hints"][str(n)] = {k: m[k] for k in ("l1", "psnr", "ssim", "hue_accuracy")}
     return metrics
 

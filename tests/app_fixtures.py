@@ -32,23 +32,27 @@ ALL_ARCHS = ("unet", "encoder_decoder", "mobilenet_unet")
 
 
 # ------------------------------------------------------------------------------------------------ models
-def fake_metrics(task: str, arch: str, params: int) -> dict:
-    """Metrics in the shape ``train`` and ``train-all`` write (in-source, and under "heldout" one held-out source),
-    distinct per model."""
+def fake_metrics(task: str, arch: str, params: int, heldout: bool = False) -> dict:
+    """Metrics in the shape ``train`` writes (the in-source split), distinct per model; ``heldout``: also one
+    held-out source's, as ``train-all`` adds them."""
     k = ALL_ARCHS.index(arch)
-    return {"l1": round(0.2 - 0.03 * k, 4), "psnr": 15.0 + k, "ssim": 0.4 + 0.1 * k, "colourfulness": 20.0 + k,
+    metrics = {"l1": round(0.2 - 0.03 * k, 4), "psnr": 15.0 + k, "ssim": 0.4 + 0.1 * k, "colourfulness": 20.0 + k,
             "colourfulness_target": 30.0, "colourfulness_ratio": round((20.0 + k) / 30.0, 3), "params": params,
-            "forward_ms": 1.0 + k, "n": 10 + k,
-            "heldout": {"emoji: test set": {"l1": round(0.3 - 0.03 * k, 4), "psnr": 12.0 + k, "ssim": 0.3 + 0.1 * k,
-                                            "hue_accuracy": 0.4 + 0.1 * k, "hue_constant_tint": 0.55, "n": 20 + k}}}
+            "forward_ms": 1.0 + k, "n": 10 + k}
+    if heldout:
+        metrics["heldout"] = {"emoji: test set": {"l1": round(0.3 - 0.03 * k, 4), "psnr": 12.0 + k,
+                                                  "ssim": 0.3 + 0.1 * k, "hue_accuracy": 0.4 + 0.1 * k,
+                                                  "hue_constant_tint": 0.55, "n": 20 + k}}
+    return metrics
 
 
-def make_weights(root: Path, models=None, size: int = TINY_SIZE, hints: bool = False) -> Path:
+def make_weights(root: Path, models=None, size: int = TINY_SIZE, hints: bool = False, heldout: bool = False) -> Path:
     """Tiny random-init models for ``models`` [(task, arch), …] (default: every task × arch) under ``root``.
 
     ``hints``: the sketch and colorize models are hint-aware (their input carries the hint channels), and their
     U-Nets are wired by :func:`copy_hints` to paint each hint's colour around it, so tests can see hints arrive
     where they were put. The encoder-decoder, which has no skip connections, cannot do that and misses them.
+    ``heldout``: their metrics.json also holds a held-out source's numbers.
     """
     from pix2pix_demo.data import input_channels
     from pix2pix_demo.export import export_model
@@ -70,8 +74,8 @@ def make_weights(root: Path, models=None, size: int = TINY_SIZE, hints: bool = F
         else:
             out = gen.get_layer("output").kernel
             out.assign(out.numpy() * 40.0)  # random init is nearly flat gray; a higher gain gives visible colours
-        export_model(root / task_name / arch, task, gen, gcfg, fake_metrics(task_name, arch, gen.count_params()),
-                     dtype="float32")
+        metrics = fake_metrics(task_name, arch, gen.count_params(), heldout)
+        export_model(root / task_name / arch, task, gen, gcfg, metrics, dtype="float32")
     return root
 
 
@@ -131,7 +135,7 @@ def settle(demo, timeout: float = 60.0) -> None:
 
 @pytest.fixture(scope="session")
 def app_weights(tmp_path_factory) -> Path:
-    return make_weights(tmp_path_factory.mktemp("weights"))
+    return make_weights(tmp_path_factory.mktemp("weights"), heldout=True)
 
 
 @pytest.fixture(scope="session")

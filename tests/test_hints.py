@@ -243,6 +243,31 @@ def test_evaluate_with_hint_counts(hint_model, photo_dir):
 
 
 @pytest.mark.timeout(600)
+def test_evaluate_arrays_measures_a_chunk_at_a_time_with_the_same_hints(hint_model, photo_dir, monkeypatch):
+    """Each chunk is predicted and measured in turn (the whole sketch validation split at once held 14.8 GB); a
+    chunk's hints must be those of its pictures' places in the whole set, so the numbers do not depend on the
+    chunk size."""
+    from pix2pix_demo import data as data_mod
+    from pix2pix_demo import evaluation, load
+    from pix2pix_demo.tasks import get_task
+
+    task, model = get_task("colorize"), load("colorize", "unet", hint_model).model
+    ds = data_mod.find_dataset(photo_dir)
+    x, y = data_mod.validation_arrays(task, ds, ds.items, model.input_shape[1])
+    whole = evaluation.evaluate_arrays(task, model, x, y, (0, 3))
+    monkeypatch.setattr(evaluation, "METRIC_CHUNK", 3)  # 8 pictures: chunks of 3, 3 and 2
+    chunked = evaluation.evaluate_arrays(task, model, x, y, (0, 3))
+    for m in (whole, chunked):
+        m.pop("forward_ms")
+    assert chunked["hints"]["3"]["psnr"] != chunked["hints"]["0"]["psnr"]
+    assert chunked.keys() == whole.keys() and chunked["hints"].keys() == whole["hints"].keys()
+    for n in whole["hints"]:
+        assert chunked["hints"][n] == pytest.approx(whole["hints"][n], abs=2e-4), n
+    for key in ("l1", "psnr", "hue_accuracy", "colourfulness", "psnr_gray_baseline"):
+        assert chunked[key] == pytest.approx(whole[key], abs=2e-4), key
+
+
+@pytest.mark.timeout(600)
 def test_cli_predict_with_hints(hint_model, photo_dir, tmp_path):
     import json
     import subprocess
