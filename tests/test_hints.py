@@ -56,6 +56,30 @@ def test_a_hint_fills_its_closed_region_and_its_square_stays_on_top():
     assert squares_only[..., 3].sum() == hints.PATCH ** 2
 
 
+def test_fills_match_painting_each_region_in_turn():
+    """render fills through a table of colours by label; the same as painting each point's region in turn (a later
+    one over an earlier one), then the squares, on random drawings and points, some on the strokes."""
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        paper = rng.random((48, 48)) > 0.08
+        paper[::7] = paper[:, ::9] = False  # a grid of strokes: many closed regions
+        fill = hints.regions(paper)
+        points = [(int(r), int(c), rng.uniform(-1, 1, 2)) for r, c in rng.integers(-2, 50, (12, 2))]
+        expected = np.zeros((48, 48, 3), np.float32)
+        half = hints.PATCH // 2
+        inside_points = [(r, c, col) for r, c, col in points if 0 <= r < 48 and 0 <= c < 48]
+        for r, c, colour in inside_points:
+            label = fill[r, c]
+            if not label:
+                under = fill[max(0, r - half):r + half + 1, max(0, c - half):c + half + 1]
+                label = np.bincount(under[under > 0]).argmax() if (under > 0).any() else 0
+            if label:
+                expected[fill == label] = (*colour, 1.0)
+        for r, c, colour in inside_points:
+            expected[max(0, r - half):r + half + 1, max(0, c - half):c + half + 1] = (*colour, 1.0)
+        np.testing.assert_array_equal(hints.render(points, 48, 2, fill), expected)
+
+
 def test_sketch_hints_fill_the_drawings_regions_and_photo_hints_do_not():
     sketch, colorize = TASKS["sketch"], TASKS["colorize"]
     x = np.where(_paper(), 1.0, -1.0)[..., None].astype(np.float32)  # encoded canonical strokes: paper 1, ink -1
