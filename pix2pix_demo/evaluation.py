@@ -211,7 +211,8 @@ def evaluate_arrays(task: Task, generator, x: np.ndarray, y: np.ndarray, hint_co
     if hint_counts:
         metrics["hints"] = {}
         for n in hint_counts:
-            m = (chunked_metrics(_decoded_predictions(task, generator, x, y, n), target, stats) if takes_hints
+            # 0 hints (or no hint input) is the automatic mode measured above: not predicted again
+            m = (chunked_metrics(_decoded_predictions(task, generator, x, y, n), target, stats) if takes_hints and n
                  else metrics)
             metrics["hints"][str(n)] = {k: m[k] for k in ("l1", "psnr", "ssim", "hue_accuracy")}
     return metrics

@@ -37,8 +37,8 @@ def fake_metrics(task: str, arch: str, params: int, heldout: bool = False) -> di
     held-out source's, as ``train-all`` adds them."""
     k = ALL_ARCHS.index(arch)
     metrics = {"l1": round(0.2 - 0.03 * k, 4), "psnr": 15.0 + k, "ssim": 0.4 + 0.1 * k, "colourfulness": 20.0 + k,
-            "colourfulness_target": 30.0, "colourfulness_ratio": round((20.0 + k) / 30.0, 3), "params": params,
-            "forward_ms": 1.0 + k, "n": 10 + k}
+               "colourfulness_target": 30.0, "colourfulness_ratio": round((20.0 + k) / 30.0, 3), "params": params,
+               "forward_ms": 1.0 + k, "n": 10 + k}
     if heldout:
         metrics["heldout"] = {"emoji: test set": {"l1": round(0.3 - 0.03 * k, 4), "psnr": 12.0 + k,
                                                   "ssim": 0.3 + 0.1 * k, "hue_accuracy": 0.4 + 0.1 * k,
