@@ -148,7 +148,7 @@ def test_compare_runs_three_generators_and_reads_their_metrics(client, files, ap
     assert row[headers.index("L1 ↓")] == f"{heldout['l1']:.4f}" != f"{metrics['l1']:.4f}"
     assert row[headers.index("PSNR ↑")] == f"{heldout['psnr']:.2f}"
     assert row[headers.index("hue accuracy (best tint)")] == f"{heldout['hue_accuracy']:.2f} (0.55)"
-    assert row[headers.index("measured on")] == f"held out: emoji: test set, {heldout['n']} pictures"
+    assert row[headers.index("measured on (pictures)")] == f"emoji: test set ({heldout['n']})"
     assert float(row[headers.index("this input (ms)")]) >= 0
     assert row[headers.index("params")].endswith(" M")
 

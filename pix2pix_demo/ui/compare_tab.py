@@ -74,7 +74,7 @@ def _measured(metrics: dict) -> tuple[dict, str]:
     if isinstance(heldout, dict) and heldout:
         label, measured = next(iter(heldout.items()))
         if isinstance(measured, dict):
-            return measured, f"held out: {label}"
+            return measured, label
     return metrics, "in-source validation"
 
 
@@ -83,7 +83,7 @@ def compare_tab(zoo: ModelZoo, results: Results):
     sketch_colour, colour_canvas = _hint_aware(zoo, "sketch"), _hint_aware(zoo, "colorize")
     default_task = next((t for t in tasks if any(zoo.get(t, a) for a in ARCHS)), tasks[0])
     headers = ["generator", "params", "this input (ms)", "L1 ↓", "PSNR ↑", "SSIM ↑", "hue accuracy (best tint)",
-               "colourfulness (target)", "measured on"]
+               "colourfulness (target)", "measured on (pictures)"]
 
     def _fmt(v, spec):
         return format(v, spec) if isinstance(v, (int, float)) else "—"
@@ -102,7 +102,7 @@ def compare_tab(zoo: ModelZoo, results: Results):
                 _fmt(m.get("psnr"), ".2f"), _fmt(m.get("ssim"), ".3f"),
                 _pair("hue_accuracy", "hue_constant_tint", ".2f"),
                 _pair("colourfulness", "colourfulness_target", ".1f"),
-                where + (f", {n} pictures" if isinstance(n, int) else "")]
+                where + (f" ({n})" if isinstance(n, int) else "")]
 
     def _skips_for(tr, levels):
         if levels is None:
@@ -262,8 +262,8 @@ def compare_tab(zoo: ModelZoo, results: Results):
                                                      interactive=False, elem_id=f"cmp-{a}", height=260,
                                                      buttons=["download", "fullscreen"]))
                                 captions.append(gr.Markdown(f"**{ARCH_TITLES[a]}**", elem_id=f"cmp-{a}-caption"))
-                    table = gr.Dataframe(headers=headers, label="Each model's metrics.json (a held-out source when "
-                                                                "measured) and the time on this input",
+                    table = gr.Dataframe(headers=headers, label="Each model's metrics.json (on a source it never trained "
+                                                                "on, when measured) and the time on this input",
                                          interactive=False, elem_id="cmp-table", wrap=True)
                     gr.Markdown(SKIP_EXPLANATION)
                     gallery = gr.Gallery(label="U-Net encoder feature maps, outermost level first",
