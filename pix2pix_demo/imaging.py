@@ -218,13 +218,9 @@ def colours_to_lab(rgb: np.ndarray) -> np.ndarray:
     if not len(rgb):
         return np.zeros((0, 3), np.float32)
     packed = (rgb[:, 0].astype(np.int32) << 16) | (rgb[:, 1].astype(np.int32) << 8) | rgb[:, 2]
-    present = np.zeros(1 << 24, bool)
-    present[packed] = True
-    distinct = np.flatnonzero(present)
-    index = np.empty(1 << 24, np.int32)
-    index[distinct] = np.arange(len(distinct), dtype=np.int32)
+    distinct, inverse = np.unique(packed, return_inverse=True)
     colours = np.stack([distinct >> 16, (distinct >> 8) & 255, distinct & 255], -1).astype(np.uint8)
-    return rgb_to_lab(colours[:, None])[:, 0][index[packed]]
+    return rgb_to_lab(colours[:, None])[:, 0][inverse.reshape(-1)]
 
 
 def luminance(rgb: np.ndarray) -> np.ndarray:
