@@ -2,7 +2,8 @@
 
 All metrics are computed on decoded RGB pictures in [0, 1] (for colorize: the input's L with the predicted ab):
 
-* L1: mean absolute error; PSNR and SSIM: ``tf.image.psnr`` / ``tf.image.ssim`` with ``max_val=1``;
+* L1: mean absolute error; PSNR: ``tf.image.psnr`` with ``max_val=1``; SSIM: Wang et al. (2004) as
+  ``tf.image.ssim`` defines it (11×11 Gaussian window, σ 1.5, the valid region), by scikit-image (:func:`ssim`);
 * colourfulness: Hasler & Süsstrunk (2003), reported for the output and for the targets;
 * hue accuracy: the share of the target's colourful pixels (CIELAB chroma > :data:`CHROMA_MIN`) whose predicted
   hue lies within :data:`HUE_TOLERANCE` degrees of the target's (a gray prediction there counts as a miss), and
@@ -24,6 +25,17 @@ import numpy as np
 from . import imaging
 from .progress import Progress
 from .tasks import Task
+
+
+def ssim(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
+    """SSIM of each pair of N×H×W×3 uint8 pictures, as ``tf.image.ssim(max_val=1)`` defines it, in float64 (TensorFlow
+    works in float32, ~1e-4 off on flat areas), from scikit-image's separable Gaussian filter: 6× faster than
+    TensorFlow's 11×11 window on the CPU, where SSIM was three quarters of a sketch evaluation's time."""
+    from skimage.metrics import structural_similarity
+
+    return np.array([structural_similarity(p, t, channel_axis=-1, gaussian_weights=True, sigma=1.5,
+                                           use_sample_covariance=False, data_range=255.0)
+                     for p, t in zip(np.asarray(pred, np.float64), np.asarray(true, np.float64))])
 
 
 def predict(generator, x: np.ndarray, batch_size: int = 8) -> np.ndarray:
@@ -120,7 +132,7 @@ def chunked_metrics(pred_chunks, true_rgb: np.ndarray, targets: list[tuple] | No
     the 1,386 sketch validation pictures with their hint curve)."""
     import tensorflow as tf
 
-    l1_sum, psnr, ssim, col_p, col_t = 0.0, [], [], [], []
+    l1_sum, psnr, ssims, col_p, col_t = 0.0, [], [], [], []
     hits = colourful = 0
     hist = np.zeros(360, np.int64)
     targets = targets if targets is not None else target_stats(true_rgb)
@@ -132,7 +144,7 @@ def chunked_metrics(pred_chunks, true_rgb: np.ndarray, targets: list[tuple] | No
         t = tf.constant(tc, tf.float32) / 255.0
         l1_sum += float(tf.reduce_sum(tf.abs(p - t)))
         psnr.append(tf.image.psnr(p, t, max_val=1.0).numpy())
-        ssim.append(tf.image.ssim(p, t, max_val=1.0).numpy())
+        ssims.append(ssim(pc, tc))
         col_p += [imaging.colourfulness(im) for im in pc]
         target, target_col, target_hist = targets[chunk]
         col_t += target_col
@@ -144,7 +156,7 @@ def chunked_metrics(pred_chunks, true_rgb: np.ndarray, targets: list[tuple] | No
     return {
         "l1": round(l1_sum / np.asarray(true_rgb).size, 5),
         "psnr": round(float(np.mean(np.concatenate(psnr))), 3),
-        "ssim": round(float(np.mean(np.concatenate(ssim))), 4),
+        "ssim": round(float(np.mean(np.concatenate(ssims))), 4),
         "colourfulness": round(mean_p, 2),
         "colourfulness_target": round(mean_t, 2),
         "colourfulness_ratio": round(mean_p / mean_t, 3) if mean_t > 0 else None,

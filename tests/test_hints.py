@@ -228,6 +228,37 @@ def test_hue_accuracy_and_the_best_constant_tint():
 
 
 
+def test_ssim_is_the_definition_tensorflow_uses():
+    """scikit-image's separable filter, for speed; the numbers must stay Wang et al.'s (2004) with tf.image.ssim's
+    window: an 11×11 Gaussian (σ 1.5) over the valid region, written out here in float64."""
+    import tensorflow as tf
+    from scipy.signal import convolve2d
+
+    from pix2pix_demo.evaluation import ssim
+
+    rng = np.random.default_rng(3)
+    true = rng.integers(0, 256, (3, 40, 56, 3), dtype=np.uint8)
+    true[0] = 250  # flat areas too
+    pred = np.clip(true.astype(int) + rng.integers(-50, 50, true.shape), 0, 255).astype(np.uint8)
+    g = np.exp(-np.arange(-5, 6) ** 2 / (2 * 1.5 ** 2))
+    window = np.outer(g, g) / g.sum() ** 2
+
+    def by_definition(p, t):
+        c1, c2, values = 0.01 ** 2, 0.03 ** 2, []
+        for a, b in zip(np.moveaxis(p / 255, -1, 0), np.moveaxis(t / 255, -1, 0)):
+            mean = [convolve2d(v, window, mode="valid") for v in (a, b, a * a, b * b, a * b)]
+            va, vb, cov = mean[2] - mean[0] ** 2, mean[3] - mean[1] ** 2, mean[4] - mean[0] * mean[1]
+            values.append(np.mean((2 * mean[0] * mean[1] + c1) * (2 * cov + c2)
+                                  / ((mean[0] ** 2 + mean[1] ** 2 + c1) * (va + vb + c2))))
+        return np.mean(values)
+
+    got = ssim(pred, true)
+    assert got == pytest.approx([by_definition(p, t) for p, t in zip(pred, true)], abs=1e-9)
+    in_tf = tf.image.ssim(tf.constant(pred, tf.float32) / 255, tf.constant(true, tf.float32) / 255, max_val=1.0)
+    assert got == pytest.approx(in_tf.numpy(), abs=5e-4)  # TensorFlow works in float32: ~1e-4 off on flat areas
+    assert ssim(true, true) == pytest.approx(1.0)
+
+
 def test_image_metrics_a_chunk_at_a_time_equal_the_metrics_in_one_piece(monkeypatch):
     """Chunks keep the memory small (one piece: 23 GB for the sketch validation split); each measure must add up
     across chunks as over the whole set: pixel-weighted L1 and hue accuracy, one constant tint for all images."""
