@@ -264,7 +264,8 @@ def compare_tab(zoo: ModelZoo, results: Results):
                                 captions.append(gr.Markdown(f"**{ARCH_TITLES[a]}**", elem_id=f"cmp-{a}-caption"))
                     table = gr.Dataframe(headers=headers, label="Each model's metrics.json (on a source it never trained "
                                                                 "on, when measured) and the time on this input",
-                                         interactive=False, elem_id="cmp-table", wrap=True)
+                                         interactive=False, elem_id="cmp-table", wrap=True,
+                                         column_widths=["15%", "8%", "8%", "8%", "7%", "7%", "12%", "14%", "21%"])
                     gr.Markdown(SKIP_EXPLANATION)
                     gallery = gr.Gallery(label="U-Net encoder feature maps, outermost level first",
                                          columns=8, height=170, object_fit="contain", allow_preview=True,
