@@ -262,8 +262,8 @@ def compare_tab(zoo: ModelZoo, results: Results):
                                                      interactive=False, elem_id=f"cmp-{a}", height=260,
                                                      buttons=["download", "fullscreen"]))
                                 captions.append(gr.Markdown(f"**{ARCH_TITLES[a]}**", elem_id=f"cmp-{a}-caption"))
-                    table = gr.Dataframe(headers=headers, label="Each model's metrics.json (on a source it never trained "
-                                                                "on, when measured) and the time on this input",
+                    table = gr.Dataframe(headers=headers, label="Each model's metrics.json (on a source it never "
+                                                                "trained on, when measured) and the time on this input",
                                          interactive=False, elem_id="cmp-table", wrap=True,
                                          column_widths=["15%", "8%", "8%", "8%", "7%", "7%", "12%", "14%", "21%"])
                     gr.Markdown(SKIP_EXPLANATION)
