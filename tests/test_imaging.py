@@ -351,6 +351,30 @@ def test_extract_sketch_gives_dark_lines_on_white():
     assert ink[15:25, 40:56].any()  # the top of the circle
 
 
+def _rings_badge(side: int) -> np.ndarray:
+    """A flat emoji-like picture: a red rounded square holding six white rings, drawn at 256 px, scaled to ``side``."""
+    img = Image.new("RGB", (256, 256), "white")
+    draw = ImageDraw.Draw(img)
+    draw.rounded_rectangle((12, 12, 244, 244), 40, fill=(230, 40, 60))
+    for k in range(6):
+        x, y = 40 + 60 * (k % 3), 40 + 60 * (k // 3)
+        draw.ellipse((x, y, x + 40, y + 40), outline="white", width=8)
+    return np.asarray(img.resize((side, side), Image.Resampling.BOX))
+
+
+def test_extract_sketch_draws_a_flat_picture_alike_at_any_size():
+    # Its edges cover twice the share of the pixels at 128 px as at 256: judged at its own size, the picture passed
+    # for a textured photo and kept only its outer contour.
+    for side in (128, 256, 512):
+        ink = imaging.extract_sketch(_rings_badge(side), np.random.default_rng(0)) < 128
+        s = side / 256
+        for k in range(6):  # every ring keeps its lines: ink along its outline's top, at any size
+            x, y = 40 + 60 * (k % 3), 40 + 60 * (k // 3)
+            assert ink[round((y - 4) * s):round((y + 12) * s), round((x + 12) * s):round((x + 28) * s)].any(), (side, k)
+        share = ink.mean()
+        assert 0.03 < share < 0.15, (side, share)
+
+
 def test_extract_sketch_of_flat_image_is_blank():
     out = imaging.extract_sketch(np.full((40, 50, 3), 200, np.uint8))
     assert out.shape == (40, 50)
