@@ -395,11 +395,11 @@ def extract_sketch(rgb: np.ndarray, rng: np.random.Generator | None = None, sigm
     # judged at 256 px too. (Judged at the picture's own size, 40 % of the flat emoji passed for textured at 128 px,
     # their edges covering twice the share of the pixels, and lost all but their outer contour, some even that.)
     zoom = max(h, w) / REFERENCE_SIDE
-    ref = lab if zoom == 1 else resize_array(lab, (max(1, round(w / zoom)), max(1, round(h / zoom))),
-                                             Image.Resampling.BOX if zoom > 1 else Image.Resampling.BILINEAR)
+    ref = lab[..., 0] if zoom == 1 else resize_array(lab[..., 0], (max(1, round(w / zoom)), max(1, round(h / zoom))),
+                                                     Image.Resampling.BOX if zoom > 1 else Image.Resampling.BILINEAR)
     # Flat artwork has few strong gradients; a photo has texture everywhere. For textured pictures, smooth more
     # and raise the thresholds to the gradient quantiles, so only the main contours survive.
-    grad = np.hypot(*np.gradient(gaussian_filter(ref[..., 0], sigma)))
+    grad = np.hypot(*np.gradient(gaussian_filter(ref, sigma)))
     textured = float((grad > 2.0).mean()) > 0.25
     sigma, min_length = sigma * zoom, max(2, round(min_length * zoom))
     if textured:
@@ -415,16 +415,15 @@ def extract_sketch(rgb: np.ndarray, rng: np.random.Generator | None = None, sigm
     if not edges.any():
         return np.full((h, w), 255, np.uint8)
     # Wobble: resample the edge map through a smooth random displacement of about one pixel.
-    amp = zoom
     dy, dx = (gaussian_filter(rng.normal(size=(h, w)), 8) for _ in range(2))
     norm = max(np.abs(dy).max(), np.abs(dx).max(), 1e-6)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    wobbled = map_coordinates(edges.astype(np.float32), [yy + dy / norm * 1.5 * amp, xx + dx / norm * 1.5 * amp],
+    wobbled = map_coordinates(edges.astype(np.float32), [yy + dy / norm * 1.5 * zoom, xx + dx / norm * 1.5 * zoom],
                               order=1, mode="constant") > 0.3
     # Varied width: a smooth field between 1.5 and 3.5 px (at 256 px).
     field = gaussian_filter(rng.normal(size=(h, w)), 16)
     field = (field - field.min()) / max(np.ptp(field), 1e-6)
-    width = (1.5 + 2.0 * field) * amp
+    width = (1.5 + 2.0 * field) * zoom
     dist = distance_transform_edt(~wobbled)
     stroke = np.clip(width / 2 + 0.5 - dist, 0.0, 1.0)
     return np.round(255 * (1.0 - 0.9 * stroke)).astype(np.uint8)
