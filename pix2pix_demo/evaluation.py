@@ -8,7 +8,12 @@ All metrics are computed on decoded RGB pictures in [0, 1] (for colorize: the in
 * hue accuracy: the share of the target's colourful pixels (CIELAB chroma > :data:`CHROMA_MIN`) whose predicted
   hue lies within :data:`HUE_TOLERANCE` degrees of the target's (a gray prediction there counts as a miss), and
   its baseline, the best constant tint: the same share for the single hue that scores best on the whole set. A
-  model below that baseline has learned a colour cast, not colours.
+  model below that baseline has learned a colour cast, not colours;
+* hue concentration: the same best-constant-tint share, of the prediction's own colourful pixels: how much of its
+  colour lies within :data:`HUE_TOLERANCE` degrees of one hue. A colour cast shows as a concentration far above the
+  targets' (which is their best constant tint), where hue accuracy half-rewards a cast near the targets' main hue;
+* grid: the amplitude of a 2-pixel pattern (rows, columns or a checkerboard alternating), per 8 × 8 window, in 0–255
+  levels, averaged (:func:`grid_strength`); reported for the targets too, whose edges give them a little of it.
 
 With ``hint_counts``, :func:`evaluate` also measures hint-aware generators with that many hints sampled from each
 target (a fixed seed per image and count), as Zhang et al. (2017) do.
@@ -80,6 +85,38 @@ def _hue_histogram(target: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     return np.bincount(np.floor(t_hue[t_chroma > CHROMA_MIN]).astype(int) % 360, minlength=360)
 
 
+def _own_hue_histogram(pred_rgb: np.ndarray) -> np.ndarray:
+    """How many colourful pixels of ``pred_rgb`` itself have each whole-degree hue (360 bins)."""
+    return _hue_histogram(_hue_chroma(pred_rgb))
+
+
+def grid_strength(rgb: np.ndarray, window: int = 8) -> float:
+    """The mean amplitude, in 0–255 levels, of a 2-pixel pattern in N×H×W×C pictures: rows, columns or a
+    checkerboard alternating ±a (the patterns a stride-2 transposed convolution leaves, Odena et al. 2016).
+
+    Along each axis the picture is high-passed by ``(2 x[i] - x[i-1] - x[i+1]) / 4``, which keeps a ±a alternation
+    as ±a and takes a linear gradient to 0, then correlated with the pattern over ``window`` × ``window`` blocks;
+    the three patterns' amplitudes add in quadrature and are averaged over blocks and channels. A flat or smoothly
+    shaded picture scores 0, an alternation of ±a scores a, and an edge little (it does not alternate)."""
+    a = np.asarray(rgb, np.float32)
+
+    def high_pass(x, axis):
+        x = np.moveaxis(x, axis, 0)
+        return np.moveaxis((2 * x[1:-1] - x[:-2] - x[2:]) / 4, 0, axis)
+
+    by_rows, by_cols = high_pass(a, 1)[:, :, 1:-1], high_pass(a, 2)[:, 1:-1]
+    n, h, w, c = by_rows.shape
+    h, w = h - h % window, w - w % window
+    rows = (np.arange(h) % 2 * 2 - 1)[:, None].astype(np.float32)
+    cols = (np.arange(w) % 2 * 2 - 1)[None, :].astype(np.float32)
+    power = 0.0
+    for x, pattern in ((by_rows, rows * np.ones_like(cols)), (by_cols, cols * np.ones_like(rows)),
+                       (high_pass(high_pass(a, 1), 2), rows * cols)):
+        blocks = (x[:, :h, :w] * pattern[None, :, :, None]).reshape(n, h // window, window, w // window, window, c)
+        power = power + blocks.mean((2, 4)) ** 2
+    return float(np.sqrt(power).mean())
+
+
 def _best_tint(hist: np.ndarray) -> tuple[float | None, float | None]:
     total = int(hist.sum())
     if total == 0:
@@ -108,13 +145,13 @@ METRIC_CHUNK = 32
 
 def target_stats(true_rgb: np.ndarray) -> list[tuple]:
     """What :func:`image_metrics` measures of the targets alone, per chunk: (hue and chroma, colourfulness, hue
-    histogram). The CIELAB conversion is the metrics' slowest step: measuring several predictions of the same
-    targets (the hints curve), pass this to each call instead of converting the targets every time."""
+    histogram, grid strength). The CIELAB conversion is the metrics' slowest step: measuring several predictions of
+    the same targets (the hints curve), pass this to each call instead of converting the targets every time."""
     out = []
     for i in range(0, len(true_rgb), METRIC_CHUNK):
         tc = true_rgb[i:i + METRIC_CHUNK]
         target = _hue_chroma(tc)
-        out.append((target, [imaging.colourfulness(im) for im in tc], _hue_histogram(target)))
+        out.append((target, [imaging.colourfulness(im) for im in tc], _hue_histogram(target), grid_strength(tc)))
     return out
 
 
@@ -132,9 +169,9 @@ def chunked_metrics(pred_chunks, true_rgb: np.ndarray, targets: list[tuple] | No
     the 1,386 sketch validation pictures with their hint curve)."""
     import tensorflow as tf
 
-    l1_sum, psnr, ssims, col_p, col_t = 0.0, [], [], [], []
+    l1_sum, psnr, ssims, col_p, col_t, grid_p, grid_t = 0.0, [], [], [], [], [], []
     hits = colourful = 0
-    hist = np.zeros(360, np.int64)
+    hist, own_hist = np.zeros(360, np.int64), np.zeros(360, np.int64)
     targets = targets if targets is not None else target_stats(true_rgb)
     for chunk, pc in enumerate(pred_chunks):
         tc = true_rgb[chunk * METRIC_CHUNK:(chunk + 1) * METRIC_CHUNK]
@@ -146,10 +183,13 @@ def chunked_metrics(pred_chunks, true_rgb: np.ndarray, targets: list[tuple] | No
         psnr.append(tf.image.psnr(p, t, max_val=1.0).numpy())
         ssims.append(ssim(pc, tc))
         col_p += [imaging.colourfulness(im) for im in pc]
-        target, target_col, target_hist = targets[chunk]
+        target, target_col, target_hist, target_grid = targets[chunk]
         col_t += target_col
         h, c = _hue_hits(pc, target)
         hits, colourful, hist = hits + h, colourful + c, hist + target_hist
+        own_hist += _own_hue_histogram(pc)
+        grid_p.append(grid_strength(pc) * len(pc))
+        grid_t.append(target_grid * len(tc))
     if len(col_p) != len(true_rgb):
         raise ValueError(f"{len(col_p)} predictions for {len(true_rgb)} targets")
     mean_p, mean_t = float(np.mean(col_p)), float(np.mean(col_t))
@@ -162,6 +202,9 @@ def chunked_metrics(pred_chunks, true_rgb: np.ndarray, targets: list[tuple] | No
         "colourfulness_ratio": round(mean_p / mean_t, 3) if mean_t > 0 else None,
         "hue_accuracy": round(hits / colourful, 4) if colourful else None,
         "hue_constant_tint": _best_tint(hist)[0],
+        "hue_concentration": _best_tint(own_hist)[0],
+        "grid": round(sum(grid_p) / len(col_p), 3),
+        "grid_target": round(sum(grid_t) / len(col_t), 3),
     }
 
 
@@ -320,16 +363,19 @@ def hints_table(task_name: str, results: dict) -> str:
     return head + "\n" + "\n".join(rows)
 
 
-def _fmt(v) -> str:
-    return "—" if v is None else f"{v:.2f}"
+def _fmt(v, spec: str = ".2f") -> str:
+    return "—" if v is None else format(v, spec)
 
 
 def markdown_table(task_name: str, results: dict) -> str:
     head = ("| task | generator | L1 ↓ | PSNR ↑ (gray only) | SSIM ↑ | hue accuracy (best constant tint) | "
-            "colourfulness (target) | params | forward ms |\n|---|---|---|---|---|---|---|---|---|\n")
+            "hue concentration (target) | grid (target) | colourfulness (target) | params | forward ms |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|\n")
     rows = [f"| {task_name} | {arch} | {m['l1']:.4f} | {m['psnr']:.2f}"
             + (f" ({m['psnr_gray_baseline']:.2f})" if "psnr_gray_baseline" in m else "")
             + f" | {m['ssim']:.3f} | {_fmt(m.get('hue_accuracy'))} ({_fmt(m.get('hue_constant_tint'))}) | "
+            f"{_fmt(m.get('hue_concentration'))} ({_fmt(m.get('hue_constant_tint'))}) | "
+            f"{_fmt(m.get('grid'), '.1f')} ({_fmt(m.get('grid_target'), '.1f')}) | "
             f"{m['colourfulness']:.1f} ({m['colourfulness_target']:.1f}) | {m['params'] / 1e6:.2f} M | "
             f"{m['forward_ms']:.1f} |" for arch, m in results.items()]
     return head + "\n".join(rows)

@@ -233,7 +233,7 @@ def output_spread(task, generator, x: np.ndarray, y: np.ndarray) -> dict:
 #: otherwise measure again what an earlier evaluation of the same weights measured.
 METRICS_CACHE = "heldout_metrics"
 #: Bump when the metrics change (what they measure or how), so that no stored number is reused.
-METRICS_VERSION = 2
+METRICS_VERSION = 3
 
 
 def _metrics_file(cache: Path, task: str, label: str, model: Path, arrays: tuple[np.ndarray, ...], counts) -> Path:

@@ -281,6 +281,38 @@ def test_image_metrics_a_chunk_at_a_time_equal_the_metrics_in_one_piece(monkeypa
     assert evaluation.image_metrics(pred, true, stats) == chunked
     assert evaluation.image_metrics(true, true, stats)["hue_accuracy"] == 1.0 != chunked["hue_accuracy"]
 
+def test_grid_strength_sees_a_two_pixel_pattern_not_edges_or_gradients():
+    """The 2-pixel grid the stride-2 transposed convolutions leave (Odena et al. 2016), in 0-255 levels."""
+    from pix2pix_demo.evaluation import grid_strength
+
+    rows, cols = np.mgrid[:64, :64]
+    flat = np.full((1, 64, 64, 3), 128.0)
+    ramp = np.repeat((rows * 2.0)[None, ..., None], 3, -1)  # a smooth gradient
+    edge = np.where(cols < 29, 0.0, 255.0)[None, ..., None].repeat(3, -1)  # a hard edge inside a window
+    checker = flat + np.where((rows + cols) % 2, 6.0, -6.0)[None, ..., None]
+    stripes = flat + np.where(cols % 2, 4.0, -4.0)[None, ..., None]
+    assert grid_strength(flat) == 0.0 and grid_strength(ramp) < 1.0
+    assert grid_strength(checker) == pytest.approx(6.0) and grid_strength(stripes) == pytest.approx(4.0)
+    assert grid_strength(edge) < 0.05 * 255  # one edge hardly alternates
+    assert grid_strength(ramp + checker - 128) == pytest.approx(6.0, abs=1.0)  # seen on top of a gradient
+
+
+def test_hue_concentration_shows_a_colour_cast_that_hue_accuracy_half_rewards():
+    """A prediction that paints every picture the same orange scores some hue accuracy (on the red targets),
+    but its colour is all one hue; a right prediction has the targets' own concentration (their best tint)."""
+    from pix2pix_demo import evaluation
+
+    true = np.zeros((6, 16, 16, 3), np.uint8)
+    true[:2], true[2:4], true[4:] = (200, 40, 40), (40, 160, 40), (40, 80, 200)  # red, green, blue
+    cast = np.zeros_like(true)
+    cast[:] = (235, 140, 40)  # one orange for everything
+    right, wrong = evaluation.image_metrics(true, true), evaluation.image_metrics(cast, true)
+    assert right["hue_concentration"] == right["hue_constant_tint"] == pytest.approx(1 / 3, abs=0.01)
+    assert wrong["hue_concentration"] == 1.0
+    assert 0.3 < wrong["hue_accuracy"] < right["hue_accuracy"] == 1.0  # the cast is half right by hue alone
+    assert right["grid"] == right["grid_target"] == 0.0
+
+
 @pytest.mark.timeout(600)
 def test_evaluate_with_hint_counts(hint_model, photo_dir):
     from pix2pix_demo.evaluation import evaluate, hints_table

@@ -246,6 +246,9 @@ def test_cli_evaluate(trained_model, emoji_dir, tmp_path, capsys):
         assert np.isfinite(results[key])
     assert results["n"] > 0 and results["params"] > 0
     assert f"{results['l1']:.4f}" in lines[2]
+    assert "hue concentration" in lines[0] and "grid (target)" in lines[0]
+    assert lines[0].count("|") == lines[1].count("|") == lines[2].count("|")  # every column filled
+    assert results["grid"] >= 0 and results["grid_target"] >= 0 and f"{results['grid']:.1f}" in lines[2]
 
 
 def test_cli_evaluate_with_bad_data_exits_2(trained_model, tmp_path, capsys):
