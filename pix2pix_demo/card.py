@@ -121,14 +121,17 @@ def heldout_section(heldout: dict[str, dict[str, dict]], data_root: Path) -> str
                 "and run `python -m pix2pix_demo train-all --data DATA` (or `--card-only`) to measure them.")
     labels = list(dict.fromkeys(label for sets in heldout.values() for label in sets))
     rows = [f"| {task} | {label} | {arch} | {m['n']} | {m['l1']:.4f} | {_psnr_cell(m)} | {m['ssim']:.3f} | "
-            f"{_hue_cell(m)} | {_fmt(m.get('output_std'), '.3f')} ({_fmt(m.get('target_std'), '.3f')}) |"
+            f"{_hue_cell(m)} | {_fmt(m.get('hue_concentration'))} ({_fmt(m.get('hue_constant_tint'))}) | "
+            f"{_fmt(m.get('grid'), '.1f')} ({_fmt(m.get('grid_target'), '.1f')}) | "
+            f"{_fmt(m.get('output_std'), '.3f')} ({_fmt(m.get('target_std'), '.3f')}) |"
             for task, sets in heldout.items() for label, by_arch in sets.items()
             for arch in ARCHS if arch in by_arch for m in [by_arch[arch]]]
     return ("Held out (never trained on): " + "; ".join(f"**{label}**" for label in labels) + ". At most "
             f"{HELDOUT_LIMIT} pictures of each (a fixed sample), centre crops at the model's size, the pairs made "
             "as for training.\n\n"
             "| task | held-out source | generator | n | L1 ↓ | PSNR ↑ (gray only) | SSIM ↑ | "
-            "hue accuracy (best constant tint) | output spread (target's) |\n|---|---|---|---|---|---|---|---|---|\n"
+            "hue accuracy (best constant tint) | hue concentration (targets') | grid (targets') | "
+            "output spread (target's) |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
             + "\n".join(rows) + _hints_curves(heldout))
 
 
@@ -255,9 +258,13 @@ picture = pix2pix_demo.load("colorize", "unet")("photo.jpg")
 Decoded RGB in [0, 1]. PSNR in parentheses (colorize): the gray-only baseline (a = b = 0, the input itself). Hue
 accuracy: the share of the target's colourful pixels whose predicted hue is within 45° of the target's; in
 parentheses, the best constant tint (the one hue that scores best on the whole set): a model below it has learned a
-colour cast, not colours. Output spread: the standard deviation of the outputs across the inputs at each pixel,
-averaged, in the output's encoding ([-1, 1]; colorize: the ab channels), with the targets' own in parentheses: a
-generator that draws much the same picture for every input has a spread far below the targets'.
+colour cast, not colours. Hue concentration: the same best-tint share, of the prediction's own colourful pixels,
+with the targets' in parentheses (their best tint): a cast shows as a concentration far above the targets'. Grid:
+the amplitude, in 0–255 levels, of a 2-pixel pattern (rows, columns or a checkerboard alternating) per 8 × 8 block
+after a high-pass that takes smooth shading to 0, with the targets' in parentheses (their edges give them a
+little); "—": measured before these two existed. Output spread: the standard deviation of the outputs across the
+inputs at each pixel, averaged, in the output's encoding ([-1, 1]; colorize: the ab channels), with the targets' own
+in parentheses: a generator that draws much the same picture for every input has a spread far below the targets'.
 
 ## Metrics on the in-source validation split
 

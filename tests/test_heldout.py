@@ -292,6 +292,13 @@ def test_card_heldout_headline(built, shared_like, weights, tmp_path, monkeypatc
     assert "| heldset (held out: evaluation only) | CC0-1.0 | heldset artist |" in card
     stored = json.loads((w / "colorize" / "unet" / "metrics.json").read_text())["heldout"]
     assert stored["photos: held-pics 2.0-1"]["n"] == 5 and "output_std" in stored["photos: held-pics 2.0-1"]
+    m = stored["photos: held-pics 2.0-1"]
+    row = next(ln for ln in head.splitlines() if ln.startswith("| colorize | photos: held-pics 2.0-1 | unet |"))
+    header = next(ln for ln in head.splitlines() if ln.startswith("| task | held-out source |"))
+    assert "| hue concentration (targets') | grid (targets') |" in header and row.count("|") == header.count("|")
+    cells = (f"| {m['hue_concentration']:.2f} ({m['hue_constant_tint']:.2f}) | "
+             f"{m['grid']:.1f} ({m['grid_target']:.1f}) |")
+    assert cells in row
     load("colorize", "unet", w / "colorize" / "unet")  # the manifest was rewritten after metrics.json
 
     # Written again from a data folder without heldout/: the numbers stored by the last run stay the headline.
