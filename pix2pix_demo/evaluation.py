@@ -68,11 +68,11 @@ def _hue_chroma(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.degrees(np.arctan2(lab[:, 2], lab[:, 1])) % 360.0, np.hypot(lab[:, 1], lab[:, 2])
 
 
-def _hue_hits(pred_rgb: np.ndarray, target: tuple[np.ndarray, np.ndarray]) -> tuple[int, int]:
-    """(colourful target pixels whose predicted hue is right, colourful target pixels); ``target`` is the target's
-    :func:`_hue_chroma`."""
+def _hue_hits(pred: tuple[np.ndarray, np.ndarray], target: tuple[np.ndarray, np.ndarray]) -> tuple[int, int]:
+    """(colourful target pixels whose predicted hue is right, colourful target pixels); ``pred`` and ``target`` are
+    the prediction's and the target's :func:`_hue_chroma`."""
     t_hue, t_chroma = target
-    p_hue, p_chroma = _hue_chroma(pred_rgb)
+    p_hue, p_chroma = pred
     colourful = t_chroma > CHROMA_MIN
     diff = np.abs((p_hue - t_hue + 180.0) % 360.0 - 180.0)
     hit = (diff <= HUE_TOLERANCE) & (p_chroma > CHROMA_MIN / 3)
@@ -80,14 +80,10 @@ def _hue_hits(pred_rgb: np.ndarray, target: tuple[np.ndarray, np.ndarray]) -> tu
 
 
 def _hue_histogram(target: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """How many colourful target pixels have each whole-degree hue (360 bins); ``target`` as in :func:`_hue_hits`."""
+    """How many colourful pixels have each whole-degree hue (360 bins), from a :func:`_hue_chroma` (a target's or a
+    prediction's)."""
     t_hue, t_chroma = target
     return np.bincount(np.floor(t_hue[t_chroma > CHROMA_MIN]).astype(int) % 360, minlength=360)
-
-
-def _own_hue_histogram(pred_rgb: np.ndarray) -> np.ndarray:
-    """How many colourful pixels of ``pred_rgb`` itself have each whole-degree hue (360 bins)."""
-    return _hue_histogram(_hue_chroma(pred_rgb))
 
 
 def grid_strength(rgb: np.ndarray, window: int = 8) -> float:
@@ -107,6 +103,8 @@ def grid_strength(rgb: np.ndarray, window: int = 8) -> float:
     by_rows, by_cols = high_pass(a, 1)[:, :, 1:-1], high_pass(a, 2)[:, 1:-1]
     n, h, w, c = by_rows.shape
     h, w = h - h % window, w - w % window
+    if h == 0 or w == 0:  # smaller than one block
+        return 0.0
     rows = (np.arange(h) % 2 * 2 - 1)[:, None].astype(np.float32)
     cols = (np.arange(w) % 2 * 2 - 1)[None, :].astype(np.float32)
     power = 0.0
@@ -129,7 +127,7 @@ def _best_tint(hist: np.ndarray) -> tuple[float | None, float | None]:
 
 def hue_accuracy(pred_rgb: np.ndarray, true_rgb: np.ndarray) -> float | None:
     """The share of colourful target pixels whose predicted hue is within :data:`HUE_TOLERANCE`° (None: no colour)."""
-    hits, colourful = _hue_hits(pred_rgb, _hue_chroma(true_rgb))
+    hits, colourful = _hue_hits(_hue_chroma(pred_rgb), _hue_chroma(true_rgb))
     return round(hits / colourful, 4) if colourful else None
 
 
@@ -185,9 +183,10 @@ def chunked_metrics(pred_chunks, true_rgb: np.ndarray, targets: list[tuple] | No
         col_p += [imaging.colourfulness(im) for im in pc]
         target, target_col, target_hist, target_grid = targets[chunk]
         col_t += target_col
-        h, c = _hue_hits(pc, target)
+        pred = _hue_chroma(pc)  # converted once: the CIELAB conversion is the slowest step
+        h, c = _hue_hits(pred, target)
         hits, colourful, hist = hits + h, colourful + c, hist + target_hist
-        own_hist += _own_hue_histogram(pc)
+        own_hist += _hue_histogram(pred)  # the prediction's own colourful pixels, for its hue concentration
         grid_p.append(grid_strength(pc) * len(pc))
         grid_t.append(target_grid * len(tc))
     if len(col_p) != len(true_rgb):
