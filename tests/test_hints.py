@@ -281,6 +281,7 @@ def test_image_metrics_a_chunk_at_a_time_equal_the_metrics_in_one_piece(monkeypa
     assert evaluation.image_metrics(pred, true, stats) == chunked
     assert evaluation.image_metrics(true, true, stats)["hue_accuracy"] == 1.0 != chunked["hue_accuracy"]
 
+
 def test_grid_strength_sees_a_two_pixel_pattern_not_edges_or_gradients():
     """The 2-pixel grid the stride-2 transposed convolutions leave (Odena et al. 2016), in 0-255 levels."""
     from pix2pix_demo.evaluation import grid_strength
