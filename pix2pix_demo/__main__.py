@@ -52,9 +52,10 @@ def _add_train(sub):
     p.add_argument("--bottleneck-norm", action="store_true",
                    help="batch-normalise the innermost encoder layer (the TensorFlow tutorial's generator; the "
                         "paper's code, the default, does not)")
-    p.add_argument("--upsampling", choices=["transpose", "resize"], default="transpose",
+    p.add_argument("--upsampling", choices=["transpose", "resize", "resize_last"], default="transpose",
                    help="how the decoder doubles the resolution: the paper's 4×4 stride-2 transposed convolution, "
-                        "or ×2 nearest-neighbour resize then a 3×3 convolution (no checkerboard)")
+                        "×2 nearest-neighbour resize then a 3×3 convolution (no checkerboard), or transposed "
+                        "convolutions with a resize for the last doubling only (no 2-pixel grid, as fast)")
     p.add_argument("--precision", choices=["float32", "mixed_bfloat16"], default="float32",
                    help="compute dtype while training (mixed_bfloat16: faster on CPUs with AVX-512 BF16 or AMX)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out at its last checkpoint")

@@ -13,6 +13,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from .evaluation import fmt_metric
 from .heldout import HELDOUT, HELDOUT_LIMIT, heldout_metrics, heldout_sets, iconify_sets, task_data, task_data_path
 from .models import ARCHS
 from .recipes import LITE_TASKS, RECIPES, command_line
@@ -70,16 +71,12 @@ def clipart_credits(data_root: Path) -> str:
             + "\n".join(lines)) if lines else ""
 
 
-def _fmt(v, spec: str = ".2f") -> str:
-    return format(v, spec) if isinstance(v, (int, float)) else "—"
-
-
 def _psnr_cell(m: dict) -> str:
-    return _fmt(m.get("psnr")) + (f" ({m['psnr_gray_baseline']:.2f})" if "psnr_gray_baseline" in m else "")
+    return fmt_metric(m.get("psnr")) + (f" ({m['psnr_gray_baseline']:.2f})" if "psnr_gray_baseline" in m else "")
 
 
 def _hue_cell(m: dict) -> str:
-    return f"{_fmt(m.get('hue_accuracy'))} ({_fmt(m.get('hue_constant_tint'))})"
+    return f"{fmt_metric(m.get('hue_accuracy'))} ({fmt_metric(m.get('hue_constant_tint'))})"
 
 
 def card_heldout(weights: Path, data_root: Path, cache="cache", tasks=None) -> dict[str, dict[str, dict]]:
@@ -121,9 +118,9 @@ def heldout_section(heldout: dict[str, dict[str, dict]], data_root: Path) -> str
                 "and run `python -m pix2pix_demo train-all --data DATA` (or `--card-only`) to measure them.")
     labels = list(dict.fromkeys(label for sets in heldout.values() for label in sets))
     rows = [f"| {task} | {label} | {arch} | {m['n']} | {m['l1']:.4f} | {_psnr_cell(m)} | {m['ssim']:.3f} | "
-            f"{_hue_cell(m)} | {_fmt(m.get('hue_concentration'))} ({_fmt(m.get('hue_constant_tint'))}) | "
-            f"{_fmt(m.get('grid'), '.1f')} ({_fmt(m.get('grid_target'), '.1f')}) | "
-            f"{_fmt(m.get('output_std'), '.3f')} ({_fmt(m.get('target_std'), '.3f')}) |"
+            f"{_hue_cell(m)} | {fmt_metric(m.get('hue_concentration'))} ({fmt_metric(m.get('hue_constant_tint'))}) | "
+            f"{fmt_metric(m.get('grid'), '.1f')} ({fmt_metric(m.get('grid_target'), '.1f')}) | "
+            f"{fmt_metric(m.get('output_std'), '.3f')} ({fmt_metric(m.get('target_std'), '.3f')}) |"
             for task, sets in heldout.items() for label, by_arch in sets.items()
             for arch in ARCHS if arch in by_arch for m in [by_arch[arch]]]
     return ("Held out (never trained on): " + "; ".join(f"**{label}**" for label in labels) + ". At most "

@@ -357,13 +357,14 @@ def hints_table(task_name: str, results: dict) -> str:
         return ""
     head = (f"| {task_name} | " + " | ".join(f"{n} hints" for n in counts) + " |\n|---|" + "---|" * len(counts))
     rows = [f"| {arch}{'' if m.get('takes_hints') else ' (no hint input)'} | "
-            + " | ".join(f"{m['hints'][n]['psnr']:.2f} dB, hue {_fmt(m['hints'][n]['hue_accuracy'])}"
+            + " | ".join(f"{m['hints'][n]['psnr']:.2f} dB, hue {fmt_metric(m['hints'][n]['hue_accuracy'])}"
                          for n in counts) + " |" for arch, m in results.items() if "hints" in m]
     return head + "\n" + "\n".join(rows)
 
 
-def _fmt(v, spec: str = ".2f") -> str:
-    return "—" if v is None else format(v, spec)
+def fmt_metric(v, spec: str = ".2f") -> str:
+    """A metric for a table cell: formatted with ``spec``, or "—" when it was not measured (None, missing, text)."""
+    return format(v, spec) if isinstance(v, (int, float)) and not isinstance(v, bool) else "—"
 
 
 def markdown_table(task_name: str, results: dict) -> str:
@@ -372,9 +373,9 @@ def markdown_table(task_name: str, results: dict) -> str:
             "|---|---|---|---|---|---|---|---|---|---|---|\n")
     rows = [f"| {task_name} | {arch} | {m['l1']:.4f} | {m['psnr']:.2f}"
             + (f" ({m['psnr_gray_baseline']:.2f})" if "psnr_gray_baseline" in m else "")
-            + f" | {m['ssim']:.3f} | {_fmt(m.get('hue_accuracy'))} ({_fmt(m.get('hue_constant_tint'))}) | "
-            f"{_fmt(m.get('hue_concentration'))} ({_fmt(m.get('hue_constant_tint'))}) | "
-            f"{_fmt(m.get('grid'), '.1f')} ({_fmt(m.get('grid_target'), '.1f')}) | "
+            + f" | {m['ssim']:.3f} | {fmt_metric(m.get('hue_accuracy'))} ({fmt_metric(m.get('hue_constant_tint'))}) | "
+            f"{fmt_metric(m.get('hue_concentration'))} ({fmt_metric(m.get('hue_constant_tint'))}) | "
+            f"{fmt_metric(m.get('grid'), '.1f')} ({fmt_metric(m.get('grid_target'), '.1f')}) | "
             f"{m['colourfulness']:.1f} ({m['colourfulness_target']:.1f}) | {m['params'] / 1e6:.2f} M | "
             f"{m['forward_ms']:.1f} |" for arch, m in results.items()]
     return head + "\n".join(rows)

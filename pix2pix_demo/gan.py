@@ -64,7 +64,8 @@ class TrainConfig:
     #: Colour hints (pix2pix_demo.hints): the generator also gets hint colours and their mask, sampled from the
     #: target during training; with no hints it is the automatic model. Sketch and colorize only.
     hints: bool = False
-    #: The decoder's up-sampling (models.GeneratorConfig.upsampling): "transpose" (the paper's) or "resize".
+    #: The decoder's up-sampling (models.GeneratorConfig.upsampling): "transpose" (the paper's), "resize" or
+    #: "resize_last".
     upsampling: str = "transpose"
     extra: dict = field(default_factory=dict)
 

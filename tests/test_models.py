@@ -201,6 +201,9 @@ def test_skip_gates_are_ordered_outermost_first():
     GeneratorConfig(arch="unet", image_size=32, base_filters=4, max_filters=16, upsampling="resize"),
     GeneratorConfig(arch="mobilenet_unet", image_size=32, in_channels=2, base_filters=8, max_filters=16, alpha=0.35,
                     input_skip=True, upsampling="resize"),
+    GeneratorConfig(arch="unet", image_size=32, base_filters=4, max_filters=16, upsampling="resize_last"),
+    GeneratorConfig(arch="mobilenet_unet", image_size=32, in_channels=2, base_filters=8, max_filters=16, alpha=0.35,
+                    input_skip=True, upsampling="resize_last"),
 ])
 def test_config_json_round_trip_rebuilds_the_same_architecture(cfg):
     restored = GeneratorConfig.from_dict(json.loads(cfg.to_json()))
@@ -239,25 +242,43 @@ def test_invalid_configs_raise_value_error(kwargs, words):
         build_generator(**kwargs) if "arch" in kwargs else build_generator("unet", **kwargs)
 
 
+def _layer_kinds(model) -> list[str]:
+    """The class names of a model's layers, nested models opened, in order."""
+    found = []
+    for layer in model.layers:
+        found += _layer_kinds(layer) if hasattr(layer, "layers") else [type(layer).__name__]
+    return found
+
+
 @pytest.mark.parametrize("arch", ["unet", "encoder_decoder", "mobilenet_unet"])
 def test_resize_upsampling_has_no_transposed_convolution_and_keeps_the_shapes(arch):
     """upsampling="resize": every doubling is ×2 nearest then a 3×3 convolution (no uneven kernel overlap)."""
     kw = dict(image_size=64, in_channels=2, base_filters=8, max_filters=32, alpha=0.35)
     paper, resized = build_generator(arch, **kw), build_generator(arch, upsampling="resize", **kw)
 
-    def kinds(model):
-        found = []
-        for layer in model.layers:
-            found += kinds(layer) if hasattr(layer, "layers") else [type(layer).__name__]
-        return found
-
-    assert "Conv2DTranspose" in kinds(paper) and "Conv2DTranspose" not in kinds(resized)
-    assert kinds(resized).count("UpSampling2D") == kinds(paper).count("Conv2DTranspose")
+    assert "Conv2DTranspose" in _layer_kinds(paper) and "Conv2DTranspose" not in _layer_kinds(resized)
+    assert _layer_kinds(resized).count("UpSampling2D") == _layer_kinds(paper).count("Conv2DTranspose")
     assert resized.output_shape == paper.output_shape == (None, 64, 64, 3)
     assert resized.count_params() < paper.count_params()  # 3×3 kernels instead of 4×4
     x = np.random.default_rng(0).uniform(-1, 1, (2, 64, 64, 2)).astype("float32")
     y = np.asarray(resized(x, training=False))
     assert np.isfinite(y).all() and np.abs(y).max() <= 1.0
+
+
+@pytest.mark.parametrize("arch, input_skip", [("unet", False), ("encoder_decoder", False),
+                                              ("mobilenet_unet", False), ("mobilenet_unet", True)])
+def test_resize_last_resizes_only_the_doubling_to_full_resolution(arch, input_skip):
+    """upsampling="resize_last": the last doubling is ×2 nearest then a 3×3 convolution, the others stay transposed."""
+    kw = dict(image_size=64, in_channels=2, base_filters=8, max_filters=32, alpha=0.35, input_skip=input_skip)
+    paper, last = build_generator(arch, **kw), build_generator(arch, upsampling="resize_last", **kw)
+    assert _layer_kinds(last).count("UpSampling2D") == 1
+    assert _layer_kinds(last).count("Conv2DTranspose") == _layer_kinds(paper).count("Conv2DTranspose") - 1
+    up = next(layer for layer in last.layers if hasattr(layer, "layers") and "UpSampling2D" in _layer_kinds(layer))
+    assert up.name == ("dec_0" if input_skip else "output")
+    assert up.output.shape[1:3] == (64, 64)
+    assert last.output_shape == paper.output_shape
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 64, 64, 2)).astype("float32")
+    assert np.isfinite(np.asarray(last(x, training=False))).all()
 
 
 def test_unknown_config_keys_are_refused():
