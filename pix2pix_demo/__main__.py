@@ -55,7 +55,8 @@ def _add_train(sub):
     p.add_argument("--upsampling", choices=["transpose", "resize", "resize_last"], default="transpose",
                    help="how the decoder doubles the resolution: the paper's 4×4 stride-2 transposed convolution, "
                         "×2 nearest-neighbour resize then a 3×3 convolution (no checkerboard), or transposed "
-                        "convolutions with a resize for the last doubling only (no 2-pixel grid, as fast)")
+                        "convolutions with a resize for the last doubling only (measured: the grid moves to a "
+                        "4-pixel period)")
     p.add_argument("--precision", choices=["float32", "mixed_bfloat16"], default="float32",
                    help="compute dtype while training (mixed_bfloat16: faster on CPUs with AVX-512 BF16 or AMX)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out at its last checkpoint")

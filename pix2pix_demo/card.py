@@ -352,7 +352,8 @@ How each task makes its training pairs (from `pix2pix_demo.tasks`):
   yellow). Give a few hints for the right colours: 5 hints take the U-Net to hue accuracy 0.85 on the held-out
   emoji artist, 0.77 on its line art and 0.67 on clip art.
 - The sketch models' outputs carry a faint 2-pixel grid (checkerboard) on flat areas, 2–10× the targets' own
-  (the `grid` column of `evaluate`): it comes from the last stride-2 transposed convolution.
+  (the `grid` column of `evaluate`), painted by the stride-2 transposed convolutions (a U-Net that resizes
+  instead has none).
 - {n_photos} photos are a small set; colorize tends toward the common colours of that set (sky, foliage, stone).
 - Hint-aware models (`--hints` in their command) take colour hints: the hint colours and a mask as extra input
   channels, trained with hints sampled from the targets (none in a quarter of the examples: that is the
