@@ -12,9 +12,11 @@ import os
 import sys
 from pathlib import Path
 
-# The names only, so that the parser needs no TensorFlow; tests/test_cli.py checks them against TASKS and ARCHS.
+# The names only, so that the parser needs no TensorFlow; tests/test_cli.py checks them against TASKS, ARCHS and
+# models.UPSAMPLING.
 TASKS = ("sketch", "colorize", "day2night", "night2day")
 ARCHS = ("unet", "encoder_decoder", "mobilenet_unet")
+UPSAMPLING = ("transpose", "resize", "resize_last")
 
 
 class CommandError(Exception):
@@ -52,7 +54,7 @@ def _add_train(sub):
     p.add_argument("--bottleneck-norm", action="store_true",
                    help="batch-normalise the innermost encoder layer (the TensorFlow tutorial's generator; the "
                         "paper's code, the default, does not)")
-    p.add_argument("--upsampling", choices=["transpose", "resize", "resize_last"], default="transpose",
+    p.add_argument("--upsampling", choices=UPSAMPLING, default="transpose",
                    help="how the decoder doubles the resolution: the paper's 4×4 stride-2 transposed convolution, "
                         "×2 nearest-neighbour resize then a 3×3 convolution (no checkerboard), or transposed "
                         "convolutions with a resize for the last doubling only (measured: the grid moves to a "

@@ -52,11 +52,12 @@ def test_python_m_help_is_quiet():
 
 def test_parser_choices_match_the_tasks_and_generators():
     from pix2pix_demo import __main__ as cli
-    from pix2pix_demo.models import ARCHS
+    from pix2pix_demo.models import ARCHS, UPSAMPLING
     from pix2pix_demo.tasks import TASKS
 
     assert cli.TASKS == tuple(TASKS)
     assert cli.ARCHS == tuple(ARCHS)
+    assert cli.UPSAMPLING == UPSAMPLING
 
 
 def test_tensorflow_loads_quietly_and_warnings_print_once():
