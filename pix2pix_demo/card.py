@@ -13,7 +13,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from .evaluation import fmt_metric
+from .evaluation import colour_cells, fmt_metric
 from .heldout import HELDOUT, HELDOUT_LIMIT, heldout_metrics, heldout_sets, iconify_sets, task_data, task_data_path
 from .models import ARCHS
 from .recipes import LITE_TASKS, RECIPES, command_line
@@ -118,8 +118,7 @@ def heldout_section(heldout: dict[str, dict[str, dict]], data_root: Path) -> str
                 "and run `python -m pix2pix_demo train-all --data DATA` (or `--card-only`) to measure them.")
     labels = list(dict.fromkeys(label for sets in heldout.values() for label in sets))
     rows = [f"| {task} | {label} | {arch} | {m['n']} | {m['l1']:.4f} | {_psnr_cell(m)} | {m['ssim']:.3f} | "
-            f"{_hue_cell(m)} | {fmt_metric(m.get('hue_concentration'))} ({fmt_metric(m.get('hue_constant_tint'))}) | "
-            f"{fmt_metric(m.get('grid'), '.1f')} ({fmt_metric(m.get('grid_target'), '.1f')}) | "
+            f"{colour_cells(m)} | "
             f"{fmt_metric(m.get('output_std'), '.3f')} ({fmt_metric(m.get('target_std'), '.3f')}) |"
             for task, sets in heldout.items() for label, by_arch in sets.items()
             for arch in ARCHS if arch in by_arch for m in [by_arch[arch]]]

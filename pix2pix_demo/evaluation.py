@@ -367,17 +367,22 @@ def fmt_metric(v, spec: str = ".2f") -> str:
     return format(v, spec) if isinstance(v, (int, float)) and not isinstance(v, bool) else "—"
 
 
+def colour_cells(m: dict) -> str:
+    """The table cells "hue accuracy (best tint) | hue concentration (best tint) | grid (targets')" of metrics ``m``,
+    shared by the ``evaluate`` table and the model card."""
+    tint = fmt_metric(m.get("hue_constant_tint"))
+    return (f"{fmt_metric(m.get('hue_accuracy'))} ({tint}) | {fmt_metric(m.get('hue_concentration'))} ({tint}) | "
+            f"{fmt_metric(m.get('grid'), '.1f')} ({fmt_metric(m.get('grid_target'), '.1f')})")
+
+
 def markdown_table(task_name: str, results: dict) -> str:
     head = ("| task | generator | L1 ↓ | PSNR ↑ (gray only) | SSIM ↑ | hue accuracy (best constant tint) | "
             "hue concentration (target) | grid (target) | colourfulness (target) | params | forward ms |\n"
             "|---|---|---|---|---|---|---|---|---|---|---|\n")
     rows = [f"| {task_name} | {arch} | {m['l1']:.4f} | {m['psnr']:.2f}"
             + (f" ({m['psnr_gray_baseline']:.2f})" if "psnr_gray_baseline" in m else "")
-            + f" | {m['ssim']:.3f} | {fmt_metric(m.get('hue_accuracy'))} ({fmt_metric(m.get('hue_constant_tint'))}) | "
-            f"{fmt_metric(m.get('hue_concentration'))} ({fmt_metric(m.get('hue_constant_tint'))}) | "
-            f"{fmt_metric(m.get('grid'), '.1f')} ({fmt_metric(m.get('grid_target'), '.1f')}) | "
-            f"{m['colourfulness']:.1f} ({m['colourfulness_target']:.1f}) | {m['params'] / 1e6:.2f} M | "
-            f"{m['forward_ms']:.1f} |" for arch, m in results.items()]
+            + f" | {m['ssim']:.3f} | {colour_cells(m)} | {m['colourfulness']:.1f} ({m['colourfulness_target']:.1f}) | "
+            f"{m['params'] / 1e6:.2f} M | {m['forward_ms']:.1f} |" for arch, m in results.items()]
     return head + "\n".join(rows)
 
 
